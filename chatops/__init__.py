@@ -1,0 +1,1 @@
+"""svcbot ChatOps front end (Slack). Depends on manager/, never the reverse."""

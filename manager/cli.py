@@ -1,0 +1,157 @@
+"""The `svcbot` command line. Exit codes: 0 ok, 1 the command failed, 2 usage or config error."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from manager import __version__
+from manager.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Result
+from manager.config import ConfigError, load_config, resolve_config_path
+from manager.control import ControlError, request, stream
+from manager.render import render_result
+from manager.spec import Config
+from manager.units import parse_duration
+
+__all__ = ["main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", "-c", metavar="FILE", help="config file (default: $SVCBOT_CONFIG or ./svcbot.yml)"
+    )
+    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser = argparse.ArgumentParser(
+        prog="svcbot", description="Supervise services; ChatOps and a feedback loop."
+    )
+    parser.add_argument("--version", action="version", version=f"svcbot {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    run = verbs.add_parser("run", parents=[common], help="run the manager in the foreground")
+    run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    verbs.add_parser("check-config", parents=[common], help="validate the config file and exit")
+    status = verbs.add_parser("status", parents=[common], help="show services")
+    status.add_argument("name", nargs="?")
+    for verb in ("start", "stop", "restart"):
+        verbs.add_parser(verb, parents=[common], help=f"{verb} a service").add_argument("name")
+    logs = verbs.add_parser("logs", parents=[common], help="show a service's log, or grep all logs")
+    logs.add_argument("name", nargs="?")
+    logs.add_argument("-n", "--lines", type=int, default=50, help="how many lines (default 50)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("--all", action="store_true", help="every service, merged by time")
+    logs.add_argument("--grep", metavar="PATTERN", help="only lines matching this regular expression")
+    logs.add_argument("--since", metavar="DURATION", help="only lines newer than this, e.g. 1h or 15m")
+    verbs.add_parser("reload", parents=[common], help="re-read the config file; restart what changed")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(resolve_config_path(args.config, os.environ))
+    except ConfigError as exc:
+        print(f"svcbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.verb == "run":
+        return _run(config, args.verbose)
+    if args.verb == "check-config":
+        return _check_config(config, args.json)
+    try:
+        return _remote(config, args)
+    except ControlError as exc:
+        print(f"svcbot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _run(config: Config, verbose: bool) -> int:
+    from manager.daemon import AlreadyRunning, Daemon, acquire_lock  # noqa: PLC0415 - keep CLI start fast
+    from manager.jsonlog import setup_logging  # noqa: PLC0415
+
+    config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        lock = acquire_lock(config.state_dir)
+    except AlreadyRunning as exc:
+        print(f"svcbot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    setup_logging(config.state_dir / "svcbot.log", verbose=verbose)
+    try:
+        return asyncio.run(Daemon(config).main())
+    finally:
+        os.close(lock)
+
+
+def _check_config(config: Config, as_json: bool) -> int:
+    names = ", ".join(config.service_names)
+    if as_json:
+        print(json.dumps({"ok": True, "path": str(config.path), "services": list(config.service_names)}))
+    else:
+        print(f"{config.path}: OK, {len(config.services)} services: {names}")
+    return EXIT_OK
+
+
+def _remote(config: Config, args: argparse.Namespace) -> int:
+    from manager.daemon import socket_path  # noqa: PLC0415
+
+    path = socket_path(config)
+    verb, payload = _request_args(args)
+    if verb == "logs" and payload.get("follow"):
+        first, lines = stream(path, verb, payload)
+        code = _print(first, args)
+        if first.ok:
+            for line in lines:
+                print(line, flush=True)
+        return code
+    return _print(request(path, verb, payload), args)
+
+
+def _request_args(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    if args.verb in ("status", "start", "stop", "restart"):
+        return args.verb, {"name": args.name} if args.name else {}
+    if args.verb == "logs":
+        return "logs", _logs_args(args)
+    return args.verb, {}
+
+
+def _logs_args(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.name and not args.all:
+        raise SystemExit(_usage("logs needs a service name, or --all"))
+    payload: dict[str, Any] = {
+        "name": None if args.all else args.name,
+        "lines": args.lines,
+        "follow": args.follow,
+    }
+    if args.grep:
+        payload["grep"] = args.grep
+    if args.since:
+        try:
+            payload["since"] = parse_duration(args.since)
+        except ValueError as exc:
+            raise SystemExit(_usage(f"--since: {exc}")) from None
+    return payload
+
+
+def _usage(message: str) -> int:
+    print(f"svcbot: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _print(result: Result, args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps(result.to_dict(), default=str, indent=2))
+    else:
+        text = render_result(args.verb, result)
+        stream_ = sys.stdout if result.ok else sys.stderr
+        if text:
+            print(text, file=stream_)
+    return result.code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

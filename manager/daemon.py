@@ -1,0 +1,191 @@
+"""`svcbot run`: wires the reaper, bus, supervisor and control socket on one event loop.
+
+SIGTERM and SIGINT stop every service in reverse dependency order, then exit 0. SIGHUP (and
+`svcbot reload`) re-reads the config: a bad one is refused and nothing changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from manager import events as ev
+from manager.commands import EXIT_FAILED, EXIT_USAGE, Command, Executor, Logs, Result
+from manager.config import ConfigError, load_config
+from manager.control import ControlServer
+from manager.process import Reaper, set_child_subreaper
+from manager.spec import Config
+from manager.supervisor import Supervisor
+
+__all__ = ["AlreadyRunning", "Daemon", "acquire_lock", "socket_path"]
+
+log = logging.getLogger("svcbot")
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+def socket_path(config: Config) -> Path:
+    return config.state_dir / "svcbot.sock"
+
+
+def acquire_lock(state_dir: Path) -> int:
+    """Hold an exclusive lock on state_dir/svcbot.lock for this process's lifetime.
+
+    Two managers on one state dir would fight over the same services; the lock makes the second
+    one refuse to start. The kernel drops it when the holder dies, even by SIGKILL.
+    """
+    fd = os.open(state_dir / "svcbot.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise AlreadyRunning(f"another svcbot (pid {holder}) is running with state dir {state_dir}") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+class Daemon:
+    def __init__(self, config: Config, environ: dict[str, str] | None = None) -> None:
+        self.config = config
+        self.environ = environ if environ is not None else dict(os.environ)
+        self.bus = ev.EventBus()
+        self.supervisor: Supervisor | None = None
+        self._stop = asyncio.Event()
+        self._reloading = asyncio.Lock()
+
+    async def main(self) -> int:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(self._on_loop_error)
+        if not set_child_subreaper():
+            log.warning("cannot become a child subreaper: orphaned grandchildren will go to init")
+        reaper = Reaper(loop)
+        reaper.install()
+        self.bus.subscribe(_log_event)
+        self.supervisor = supervisor = Supervisor(self.config, loop, reaper, self.bus)
+        executor = Executor(supervisor, self.reload)
+        server = ControlServer(socket_path(self.config), self._guarded(executor.execute), self._follow)
+        await server.start()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
+        log.info(
+            "svcbot %d running %d services from %s", os.getpid(), len(self.config.services), self.config.path
+        )
+        await supervisor.start()
+        await self._stop.wait()
+        log.info("stopping every service")
+        await server.close()
+        await supervisor.shutdown()
+        reaper.uninstall()
+        log.info("svcbot stopped")
+        return 0
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def _guarded(self, execute: Callable[[Command], Any]) -> Callable[[Command], Any]:
+        async def run(command: Command) -> Result:
+            try:
+                result: Result = await execute(command)
+            except Exception as exc:
+                self.report_error(f"command {command.verb}", exc)
+                return Result(False, f"internal error: {type(exc).__name__}: {exc}", code=EXIT_FAILED)
+            return result
+
+        return run
+
+    async def reload(self) -> Result:
+        async with self._reloading:
+            try:
+                new = load_config(self.config.path, self.environ)
+            except ConfigError as exc:
+                log.error("reload refused, nothing changed: %s", exc)
+                return Result(False, f"reload refused, nothing changed: {exc}", code=EXIT_USAGE)
+            if new.state_dir != self.config.state_dir:
+                message = "reload refused: state_dir cannot change while svcbot runs (restart svcbot)"
+                return Result(False, message, code=EXIT_USAGE)
+            assert self.supervisor is not None
+            result = await self.supervisor.reload(new)
+            self.config = new
+            summary = {k: v for k, v in vars(result).items()}
+            log.info("reloaded %s", self.config.path, extra={"reload": summary})
+            parts = [f"{k}: {', '.join(v)}" for k, v in summary.items() if v and k != "unchanged"]
+            return Result(True, "reloaded; " + ("; ".join(parts) or "no service changed"), summary)
+
+    def _follow(self, command: Logs, push: Callable[[str], None]) -> Callable[[], None]:
+        assert self.supervisor is not None
+        runners = (
+            [self.supervisor.runner(command.name)] if command.name else list(self.supervisor.runners.values())
+        )
+        listeners = []
+        for runner in runners:
+            prefix = f"{runner.name} | " if command.name is None else ""
+
+            def listener(line: str, prefix: str = prefix) -> None:
+                push(prefix + line)
+
+            runner.logs.listeners.append(listener)
+            listeners.append((runner, listener))
+
+        def unsubscribe() -> None:
+            for runner, listener in listeners:
+                with contextlib.suppress(ValueError):
+                    runner.logs.listeners.remove(listener)
+
+        return unsubscribe
+
+    def report_error(self, where: str, exc: BaseException, service: str | None = None) -> None:
+        """Log an unexpected exception with its traceback and publish it; never re-raise."""
+        text = "".join(traceback.format_exception(exc))
+        log.error("unexpected error in %s: %s", where, exc, exc_info=exc)
+        event = ev.ManagerError(
+            where=where, error_type=type(exc).__name__, message=str(exc), traceback=text, service=service
+        )
+        self.bus.publish(event)
+
+    def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, BaseException):
+            self.report_error(str(context.get("message", "event loop")), exc)
+        else:
+            log.error("event loop: %s", context.get("message"))
+
+
+def _log_event(event: ev.Event) -> None:
+    data = event.to_dict()
+    level = logging.WARNING if event.kind in _WARN else logging.INFO
+    service = data.get("service")
+    log.log(level, "%s%s", f"{service}: " if service else "", _event_text(event), extra={"event": data})
+
+
+_WARN = {"crash_loop", "resource_breach", "manager_error"}
+
+
+def _event_text(event: ev.Event) -> str:
+    if isinstance(event, ev.ServiceExited):
+        how = "stopped" if event.expected else "exited"
+        return f"{how} ({event.status_text}) after {event.runtime:.2f}s" + (
+            ", restarting" if event.will_restart else ""
+        )
+    if isinstance(event, ev.ServiceStarted):
+        return f"{'adopted' if event.adopted else 'started'} pid {event.pid}"
+    if isinstance(event, ev.ServiceStateChanged):
+        return f"{event.old} -> {event.new}"
+    if isinstance(event, ev.HealthChanged):
+        return f"{'healthy' if event.healthy else 'unhealthy'}: {event.check}: {event.output}"
+    if isinstance(event, ev.CrashLoop):
+        retry = f"quarantined, retry in {event.retry_in:g}s"
+        return f"crash loop: {event.exits} exits within {event.interval:g}s; {retry}"
+    return event.kind

@@ -1,0 +1,121 @@
+"""Health checks: http (status < 400), tcp (connect), command (Nagios plugin exit codes).
+
+A check is one async call returning a `CheckResult`; the runner owns the schedule (interval, grace,
+consecutive failures). Command checks are spawned through the reaper like everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import ssl
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from manager.process import Reaper, kill_tree, spawn
+from manager.spec import HealthSpec
+
+__all__ = ["NAGIOS_STATUS", "CheckResult", "run_check"]
+
+NAGIOS_STATUS = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
+MAX_OUTPUT = 4096
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    output: str  # one line: HTTP status line, connection error or the plugin's first line
+    status: str = ""  # Nagios status name for command checks
+    duration: float = 0.0
+
+
+def describe(spec: HealthSpec) -> str:
+    return f"{spec.kind} {spec.target}"
+
+
+async def run_check(spec: HealthSpec, reaper: Reaper, cwd: Path, env: Mapping[str, str]) -> CheckResult:
+    started = time.monotonic()
+    try:
+        if spec.kind == "http":
+            result = await asyncio.wait_for(_http(spec.target), spec.timeout)
+        elif spec.kind == "tcp":
+            result = await asyncio.wait_for(_tcp(spec.target), spec.timeout)
+        else:
+            result = await _command(spec, reaper, cwd, env)
+    except TimeoutError:
+        result = CheckResult(False, f"timed out after {spec.timeout:g}s", "CRITICAL")
+    except OSError as exc:
+        result = CheckResult(False, f"{type(exc).__name__}: {exc.strerror or exc}", "CRITICAL")
+    return CheckResult(result.ok, result.output, result.status, time.monotonic() - started)
+
+
+async def _http(url: str) -> CheckResult:
+    parts = urlsplit(url)
+    secure = parts.scheme == "https"
+    port = parts.port or (443 if secure else 80)
+    host = parts.hostname or "127.0.0.1"
+    context = ssl.create_default_context() if secure else None
+    reader, writer = await asyncio.open_connection(host, port, ssl=context)
+    try:
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        request = f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nUser-Agent: svcbot-health\r\n"
+        writer.write((request + "Connection: close\r\n\r\n").encode("latin-1"))
+        await writer.drain()
+        line = (await reader.readline()).decode("latin-1").strip()
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    pieces = line.split(" ", 2)
+    if len(pieces) < 2 or not pieces[1].isdigit():
+        return CheckResult(False, f"not an HTTP response: {line[:200]!r}", "CRITICAL")
+    ok = int(pieces[1]) < 400
+    return CheckResult(ok, line, "OK" if ok else "CRITICAL")
+
+
+async def _tcp(target: str) -> CheckResult:
+    host, _, port = target.rpartition(":")
+    _, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return CheckResult(True, f"connected to {target}", "OK")
+
+
+async def _command(spec: HealthSpec, reaper: Reaper, cwd: Path, env: Mapping[str, str]) -> CheckResult:
+    """Run a Nagios-style plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; only OK passes."""
+    loop = asyncio.get_running_loop()
+    read_fd, write_fd = os.pipe()
+    try:
+        popen = spawn(spec.argv, cwd=cwd, env=env, stdout=write_fd, stderr=subprocess.STDOUT)
+    except OSError:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
+    exited = reaper.watch(popen)
+    reader = asyncio.StreamReader(limit=MAX_OUTPUT * 4)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
+    )
+    try:
+        status = await asyncio.wait_for(asyncio.shield(exited), spec.timeout)
+        output = await asyncio.wait_for(reader.read(MAX_OUTPUT), 1.0)
+    except TimeoutError:
+        kill_tree(popen.pid, (), signal.SIGKILL)
+        raise
+    finally:
+        transport.close()
+    first = output.decode("utf-8", "replace").strip().splitlines()
+    text = first[0] if first else ""
+    code = status.code if status.code is not None else 3
+    name = NAGIOS_STATUS.get(code, "UNKNOWN")
+    return CheckResult(code == 0, text or f"exit {status.returncode}", name)

@@ -1,0 +1,269 @@
+"""Processes: spawning, the one reaper, tagging, and signalling a service's whole tree.
+
+Why one reaper: asyncio's child watchers and a `waitpid(-1)` loop steal each other's exit statuses,
+and as a child subreaper svcbot must reap orphaned grandchildren it never spawned. So every process
+svcbot starts (services and health-check commands alike) is spawned with `subprocess.Popen` and
+watched here; nothing in svcbot may use `asyncio.create_subprocess_*` or `Popen.wait()`.
+
+Why tags: a double-forked daemon leaves its process group, so the group alone cannot find it. Every
+run carries `SVCBOT_RUN_ID` in its environment; descendants inherit it and `/proc/PID/environ`
+attributes any orphan, even after svcbot itself was restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import errno
+import logging
+import os
+import signal
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "ExitStatus",
+    "Reaper",
+    "find_tagged",
+    "kill_tree",
+    "pidfd_exit",
+    "process_start_time",
+    "set_child_subreaper",
+    "spawn",
+    "wait_gone",
+]
+
+log = logging.getLogger(__name__)
+
+PR_SET_CHILD_SUBREAPER = 36
+RUN_ID_VAR = "SVCBOT_RUN_ID"
+SERVICE_VAR = "SVCBOT_SERVICE"
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    code: int | None  # None when killed by a signal, or when the status could not be read
+    signal: str | None
+
+    @classmethod
+    def from_wait_status(cls, status: int) -> ExitStatus:
+        if os.WIFSIGNALED(status):
+            return cls(None, _signal_name(os.WTERMSIG(status)))
+        return cls(os.waitstatus_to_exitcode(status), None)
+
+    @property
+    def failed(self) -> bool:
+        return self.signal is not None or self.code != 0
+
+    @property
+    def returncode(self) -> int:
+        """The `subprocess` convention: negative signal number when killed."""
+        if self.signal is not None:
+            return -int(signal.Signals[self.signal])
+        return self.code if self.code is not None else -1
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"SIG{number}"
+
+
+def set_child_subreaper() -> bool:
+    """Make orphaned descendants re-parent to this process instead of init (Linux only)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+class Reaper:
+    """Reaps every child on SIGCHLD and hands each status to whoever watches that PID."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._waiters: dict[int, asyncio.Future[ExitStatus]] = {}
+        self._popens: dict[int, subprocess.Popen[bytes]] = {}
+        self.orphans_reaped = 0
+
+    def install(self) -> None:
+        self._loop.add_signal_handler(signal.SIGCHLD, self.reap)
+        self.reap()  # children that exited before the handler was in place
+
+    def uninstall(self) -> None:
+        self._loop.remove_signal_handler(signal.SIGCHLD)
+
+    def watch(self, popen: subprocess.Popen[bytes]) -> asyncio.Future[ExitStatus]:
+        """A future that resolves with the child's exit status. Keep no other wait on it.
+
+        Call it right after spawning, before any await: the SIGCHLD handler runs as a loop
+        callback, so it cannot reap the child in between.
+        """
+        fut: asyncio.Future[ExitStatus] = self._loop.create_future()
+        self._waiters[popen.pid] = fut
+        self._popens[popen.pid] = popen
+        return fut
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self._dispatch(pid, ExitStatus.from_wait_status(status))
+
+    def _dispatch(self, pid: int, status: ExitStatus) -> None:
+        popen = self._popens.pop(pid, None)
+        if popen is not None:
+            popen.returncode = status.returncode  # so Popen never waits on a recycled PID
+        fut = self._waiters.pop(pid, None)
+        if fut is not None:
+            if not fut.done():
+                fut.set_result(status)
+        elif popen is None:
+            self.orphans_reaped += 1  # a grandchild that re-parented to us (child subreaper)
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str,
+    env: Mapping[str, str],
+    stdout: int | None = None,
+    stderr: int | None = None,
+    stdin: int = subprocess.DEVNULL,
+) -> subprocess.Popen[bytes]:
+    """Start argv (never through a shell) in a new session, so it leads its own process group."""
+    return subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        env=dict(env),
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        start_new_session=True,
+        close_fds=True,
+    )
+
+
+def process_start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat).
+
+    With the PID, this identifies a process for good: a recycled PID has another start time.
+    """
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    return int(fields[19])
+
+
+def find_tagged(run_ids: Iterable[str], among: Iterable[int] | None = None) -> dict[int, str]:
+    """PIDs of live processes whose environment carries one of the run IDs, with that ID.
+
+    Looks at every process in /proc, or only at `among` when given.
+    """
+    wanted = {f"{RUN_ID_VAR}={rid}".encode(): rid for rid in run_ids}
+    found: dict[int, str] = {}
+    if not wanted:
+        return found
+    me = os.getpid()
+    if among is None:
+        among = (int(e.name) for e in os.scandir("/proc") if e.name.isdigit())
+    for pid in among:
+        if pid == me:
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                environ = fh.read()
+        except OSError:
+            continue
+        for var in environ.split(b"\0"):
+            rid = wanted.get(var)
+            if rid is not None:
+                found[pid] = rid
+                break
+    return found
+
+
+def kill_tree(pgid: int | None, pids: Iterable[int], sig: int) -> None:
+    """Send sig to a process group and to each PID; processes already gone are fine."""
+    if pgid is not None and pgid > 1:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def pidfd_exit(loop: asyncio.AbstractEventLoop, pid: int) -> asyncio.Future[None] | None:
+    """A future done when `pid` exits, for a process that is not our child (None if it is gone).
+
+    A pidfd becomes readable when the process exits: event-driven, no polling, no PID reuse race.
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return None
+    fut: asyncio.Future[None] = loop.create_future()
+
+    def done() -> None:
+        loop.remove_reader(fd)
+        os.close(fd)
+        if not fut.done():
+            fut.set_result(None)
+
+    def cancelled(f: asyncio.Future[None]) -> None:
+        if f.cancelled():
+            loop.remove_reader(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    loop.add_reader(fd, done)
+    fut.add_done_callback(cancelled)
+    return fut
+
+
+async def wait_gone(pids: Iterable[int], timeout: float) -> set[int]:
+    """Wait until every PID has exited or the timeout passes; return the ones still alive."""
+    loop = asyncio.get_running_loop()
+    futures: dict[int, asyncio.Future[None]] = {}
+    for pid in pids:
+        fut = pidfd_exit(loop, pid)
+        if fut is not None:
+            futures[pid] = fut
+    if not futures:
+        return set()
+    _, pending = await asyncio.wait(futures.values(), timeout=max(timeout, 0))
+    for fut in pending:
+        fut.cancel()
+    return {pid for pid, fut in futures.items() if fut in pending}
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    state = _proc_state(pid)
+    return state is not None and state != "Z"
+
+
+def _proc_state(pid: int) -> str | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ESRCH):
+            return None
+        raise
+    return raw[raw.rfind(b")") + 2 :].split()[0].decode()
