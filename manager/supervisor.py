@@ -84,6 +84,7 @@ class Supervisor:
         self._breaches: dict[tuple[str, str], bool] = {}
         self._save_handle: asyncio.TimerHandle | None = None
         self._sample_task: asyncio.Task[None] | None = None
+        self._closed = False
         for spec in config.services:
             self._add_runner(spec)
 
@@ -308,7 +309,10 @@ class Supervisor:
             )
 
     async def shutdown(self) -> None:
-        """Stop every service, dependents before what they depend on."""
+        """Stop every service, dependents before what they depend on. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         if self._sample_task is not None:
             self._sample_task.cancel()
         await self._stop_in_order(self.config, self.runners)

@@ -1,0 +1,29 @@
+# One command to run svcbot on the example config, one to install and run every check and test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test check lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## install, then run svcbot in the foreground on examples/svcbot.yml
+	$(BIN)/svcbot run --config examples/svcbot.yml
+
+test: lint $(STAMP)  ## install, lint, type-check and run the whole test suite
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP)  ## svcbot against supervisord, measured in the same run
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache examples/.svcbot
