@@ -258,13 +258,11 @@ class ServiceRunner:
             self._health_task = self._spawn_task(self._health_loop(run, self.spec.health))
 
     def _spawn_failed(self, exc: OSError) -> None:
+        """Treat a failed exec like a run that crashed at once (on the next loop turn, as an exit)."""
         message = f"svcbot: cannot start {self.spec.argv[0]!r} in {self.spec.cwd}: {exc.strerror or exc}"
         log.error("%s: %s", self.name, message)
         self.logs.stderr_tail.append(message)
-        exited = self._exit_event(None, ExitStatus(None, None), expected=False, runtime=0.0)
-        self._inputs.append(st.Exited(failed=True))
-        self.last_exit = exited
-        self._publish(exited)
+        self.host.loop.call_soon(self._exited, None, ExitStatus(None, None))
 
     def adopt(self, run: RunInfo) -> bool:
         """Take over a process a previous svcbot started (PID and start time already verified)."""
@@ -296,11 +294,14 @@ class ServiceRunner:
             self._spawn_task(self._finish_stop(run, status))
             return
         self.run = None
+        self._exited(run, status)
+        self._spawn_task(self._reap_leftovers(run))
+
+    def _exited(self, run: RunInfo | None, status: ExitStatus) -> None:
         self.feed(st.Exited(failed=status.failed))
         will_restart = self.machine.state in st.PENDING_RESTART
         self.last_exit = self._exit_event(run, status, expected=False, will_restart=will_restart)
         self._publish(self.last_exit)
-        self._spawn_task(self._reap_leftovers(run))
 
     async def _finish_stop(self, run: RunInfo, status: ExitStatus) -> None:
         """The main process is gone; the stop is complete when the rest of the tree is too."""
@@ -345,7 +346,6 @@ class ServiceRunner:
         *,
         expected: bool,
         will_restart: bool = False,
-        runtime: float | None = None,
     ) -> ev.ServiceExited:
         return ev.ServiceExited(
             service=self.name,
@@ -354,7 +354,7 @@ class ServiceRunner:
             exit_code=status.code,
             signal=status.signal,
             expected=expected,
-            runtime=runtime if runtime is not None else (self.host.clock() - run.started if run else 0.0),
+            runtime=self.host.clock() - run.started if run else 0.0,
             stderr_tail=tuple(self.logs.stderr_tail),
             last_sample=self.last_sample,
             version=self.spec.version,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import sys
@@ -102,7 +103,11 @@ class Harness:
         self._changed.set()
 
     def of(self, cls: type[ev.Event], service: str | None = None) -> list[Any]:
-        return [e for e in self.events if isinstance(e, cls) and (service is None or getattr(e, "service", None) == service)]
+        return [
+            e
+            for e in self.events
+            if isinstance(e, cls) and (service is None or getattr(e, "service", None) == service)
+        ]
 
     async def wait_event(
         self,
@@ -121,12 +126,12 @@ class Harness:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 kinds = [e.kind for e in self.events][-20:]
-                raise AssertionError(f"timed out waiting for {count} x {cls.__name__}({service}); recent: {kinds}")
+                raise AssertionError(
+                    f"timed out waiting for {count} x {cls.__name__}({service}); recent: {kinds}"
+                )
             self._changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                pass
 
     async def wait_state(self, name: str, state: str, timeout: float = 10.0) -> None:
         runner = self.supervisor.runner(name)
