@@ -69,17 +69,30 @@ class LogFile:
         self._size = self._fh.tell()
 
     def write(self, lines: list[str]) -> None:
-        data = "".join(line + "\n" for line in lines).encode("utf-8", "replace")
+        """Append lines; a file never grows past max_size (unless one line alone is larger)."""
         try:
-            if self._size + len(data) > self.spec.max_size and self._size > 0:
-                self._rotate()
-            self._fh.write(data)
-            self._fh.flush()
-            self._size += len(data)
+            batch: list[bytes] = []
+            batch_size = 0
+            for line in lines:
+                data = (line + "\n").encode("utf-8", "replace")
+                if self._size + batch_size + len(data) > self.spec.max_size and self._size + batch_size > 0:
+                    self._flush(batch)
+                    self._rotate()
+                    batch, batch_size = [], 0
+                batch.append(data)
+                batch_size += len(data)
+            self._flush(batch)
         except OSError as exc:
             if self.dropped_lines == 0:
                 log.warning("cannot write %s: %s; dropping lines until it works again", self.path, exc)
             self.dropped_lines += len(lines)
+
+    def _flush(self, batch: list[bytes]) -> None:
+        if batch:
+            data = b"".join(batch)
+            self._fh.write(data)
+            self._fh.flush()
+            self._size += len(data)
 
     def _rotate(self) -> None:
         self._fh.close()
