@@ -8,12 +8,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from manager import __version__
 from manager.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Result
-from manager.config import ConfigError, load_config, resolve_config_path
-from manager.control import ControlError, request, stream
+from manager.config import ConfigError, load_config, locate_state_dir, resolve_config_path
+from manager.control import SOCKET_NAME, ControlError, request, stream
 from manager.render import render_result
 from manager.spec import Config
 from manager.units import parse_duration
@@ -52,17 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    path = resolve_config_path(args.config, os.environ)
     try:
-        config = load_config(resolve_config_path(args.config, os.environ))
+        if args.verb == "run":
+            return _run(load_config(path), args.verbose)
+        if args.verb == "check-config":
+            return _check_config(load_config(path), args.json)
+        state_dir = locate_state_dir(path)  # a running svcbot stays reachable while its file is edited
     except ConfigError as exc:
         print(f"svcbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.verb == "run":
-        return _run(config, args.verbose)
-    if args.verb == "check-config":
-        return _check_config(config, args.json)
     try:
-        return _remote(config, args)
+        return _remote(state_dir, args)
     except ControlError as exc:
         print(f"svcbot: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -96,10 +98,8 @@ def _check_config(config: Config, as_json: bool) -> int:
     return EXIT_OK
 
 
-def _remote(config: Config, args: argparse.Namespace) -> int:
-    from manager.daemon import socket_path  # noqa: PLC0415
-
-    path = socket_path(config)
+def _remote(state_dir: Path, args: argparse.Namespace) -> int:
+    path = state_dir / SOCKET_NAME
     verb, payload = _request_args(args)
     if verb == "logs" and payload.get("follow"):
         first, lines = stream(path, verb, payload)

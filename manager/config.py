@@ -283,6 +283,7 @@ class _Map:
         self.known = None if known is None else tuple(known)
         self.entries: dict[str, _Value] = {}
         self.failed: set[str] = set()
+        self.unknown: list[str] = []
         for key_node, value_node, inherited in _pairs(value):
             self._add(key_node, value_node, inherited)
 
@@ -301,6 +302,7 @@ class _Map:
         if self.known is not None and name not in self.known:
             hint = _did_you_mean(name, self.known) or "; expected one of " + ", ".join(self.known)
             self.ctx.errors.append(entry.error("unknown key" + hint, line=line))
+            self.unknown.append(name)
             return
         self.entries[name] = entry
 
@@ -336,7 +338,9 @@ class _Map:
 
     def require(self, name: str, parse: Callable[[_Value], T], placeholder: T) -> T:
         if not self.has(name):
-            self.report(name, "required")
+            # A misspelt key is the likelier story: its "did you mean" error says it better.
+            if not any(_did_you_mean(unknown, [name]) for unknown in self.unknown):
+                self.report(name, "required")
             return placeholder
         return self.get(name, parse, placeholder)
 
@@ -860,3 +864,26 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     if ctx.errors:
         raise min(ctx.errors, key=lambda err: err.line or 0)  # min() keeps the first of equals
     return config
+
+
+def locate_state_dir(path: str | Path) -> Path:
+    """Where the running svcbot for this config keeps its socket, even if the file is now broken.
+
+    The CLI needs only this to reach a running manager, and a config being edited must not lock
+    the operator out of `status`, `logs` or a `reload` that reports what is wrong with it.
+    """
+    absolute = Path(os.path.abspath(path))
+    try:
+        return load_config(absolute, {}).state_dir
+    except ConfigError as err:
+        if not absolute.exists():
+            raise err from None
+    try:
+        data = yaml.safe_load(absolute.read_bytes())
+    except (yaml.YAMLError, OSError):
+        data = None
+    raw = data.get("state_dir") if isinstance(data, dict) else None
+    folder = absolute.parent
+    if isinstance(raw, str) and raw:
+        return Path(os.path.normpath(folder / Path(raw).expanduser()))
+    return folder / ".svcbot"

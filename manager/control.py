@@ -27,10 +27,11 @@ from manager.commands import (
     parse_command,
 )
 
-__all__ = ["ControlError", "ControlServer", "request", "stream"]
+__all__ = ["SOCKET_NAME", "ControlError", "ControlServer", "request", "stream"]
 
 log = logging.getLogger(__name__)
 MAX_REQUEST = 64 * 1024
+SOCKET_NAME = "svcbot.sock"  # in state_dir
 
 Execute = Callable[[Command], Any]
 Follow = Callable[[Logs, Callable[[str], None]], Callable[[], None]]

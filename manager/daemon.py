@@ -20,7 +20,7 @@ from typing import Any
 from manager import events as ev
 from manager.commands import EXIT_FAILED, EXIT_USAGE, Command, Executor, Logs, Result
 from manager.config import ConfigError, load_config
-from manager.control import ControlServer
+from manager.control import SOCKET_NAME, ControlServer
 from manager.process import Reaper, set_child_subreaper
 from manager.spec import Config
 from manager.supervisor import Supervisor
@@ -35,7 +35,7 @@ class AlreadyRunning(RuntimeError):
 
 
 def socket_path(config: Config) -> Path:
-    return config.state_dir / "svcbot.sock"
+    return config.state_dir / SOCKET_NAME
 
 
 def acquire_lock(state_dir: Path) -> int:

@@ -33,7 +33,8 @@ async def test_log_spammer_is_rotated_and_never_blocked(make_harness) -> None:
 async def test_resource_sample_covers_the_whole_tree(make_harness, tmp_path: Path) -> None:
     """A sample sums the service's processes, including a double-forked grandchild."""
     pid_file = tmp_path / "daemon.pid"
-    h = await make_harness({"d": {"command": program("double_fork", pid_file, "stay")}}, sample_interval="1h")
+    service = {"command": program("double_fork", pid_file, "stay"), "stop": {"timeout": "300ms"}}
+    h = await make_harness({"d": service}, sample_interval="1h")
     await await_until(pid_file.exists, what="the daemon's pid file")
     await h.supervisor.sample_once()
     sample = h.supervisor.runner("d").last_sample
