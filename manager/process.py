@@ -28,7 +28,9 @@ __all__ = [
     "ExitStatus",
     "Reaper",
     "find_tagged",
+    "group_exists",
     "kill_tree",
+    "own_children",
     "pidfd_exit",
     "process_start_time",
     "set_child_subreaper",
@@ -108,6 +110,11 @@ class Reaper:
         self._waiters[popen.pid] = fut
         self._popens[popen.pid] = popen
         return fut
+
+    @property
+    def watched(self) -> set[int]:
+        """PIDs of the children svcbot spawned and is still waiting for."""
+        return set(self._popens)
 
     def reap(self) -> None:
         while True:
@@ -246,6 +253,29 @@ async def wait_gone(pids: Iterable[int], timeout: float) -> set[int]:
     for fut in pending:
         fut.cancel()
     return {pid for pid, fut in futures.items() if fut in pending}
+
+
+def group_exists(pgid: int) -> bool:
+    """Whether any process is left in the process group (one cheap syscall)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def own_children() -> set[int]:
+    """This process's children, orphans re-parented to it included (any thread may adopt them)."""
+    children: set[int] = set()
+    for task in os.scandir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task.name}/children") as fh:
+                children.update(int(pid) for pid in fh.read().split())
+        except OSError:
+            continue
+    return children
 
 
 def is_alive(pid: int) -> bool:

@@ -33,7 +33,9 @@ from manager.process import (
     ExitStatus,
     Reaper,
     find_tagged,
+    group_exists,
     kill_tree,
+    own_children,
     pidfd_exit,
     process_start_time,
     spawn,
@@ -320,7 +322,13 @@ class ServiceRunner:
         )
 
     async def _reap_leftovers(self, run: RunInfo) -> None:
-        """After an unexpected exit, stop what the run left behind (systemd's control-group mode)."""
+        """After an unexpected exit, stop what the run left behind (systemd's control-group mode).
+
+        This runs between a crash and the respawn, so the usual case (nothing left: the group is
+        empty and no unknown orphan came back to us) costs two syscalls, not a scan of /proc.
+        """
+        if not self._may_have_leftovers(run):
+            return
         members = self._members(run)
         if not members:
             return
@@ -330,6 +338,11 @@ class ServiceRunner:
         if alive:
             kill_tree(run.pgid, alive, signal.SIGKILL)
             await wait_gone(alive, KILL_GRACE)
+
+    def _may_have_leftovers(self, run: RunInfo) -> bool:
+        if run.adopted or (run.pgid is not None and group_exists(run.pgid)):
+            return True
+        return bool(own_children() - self.host.reaper.watched)
 
     def _members(self, run: RunInfo) -> set[int]:
         """Live processes of a run: its process group and everything carrying its tag."""

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -155,9 +156,9 @@ class Supervisor:
             log.warning(
                 "stopping %d stray processes left by an earlier svcbot: %s", len(strays), sorted(strays)
             )
-            kill_tree(None, strays, 15)
+            kill_tree(None, strays, signal.SIGTERM)
             alive = await wait_gone(strays, 5.0)
-            kill_tree(None, alive, 9)
+            kill_tree(None, alive, signal.SIGKILL)
 
     # -- commands ---------------------------------------------------------------------------------------
 
