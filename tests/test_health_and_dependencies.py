@@ -136,3 +136,14 @@ async def test_starting_a_service_starts_what_it_depends_on(make_harness) -> Non
     runner = await h.supervisor.start_service("api")
     assert runner.state == "running"
     assert h.supervisor.runner("db").state == "running"
+
+
+async def test_a_hanging_check_command_times_out_and_is_killed(make_harness, tmp_path: Path) -> None:
+    """A plugin that hangs fails the check with a timeout and is killed (the leak check proves it)."""
+    check = {"command": " ".join(program("hang")), "interval": "200ms", "timeout": "300ms", "failures": 1}
+    h = await make_harness(
+        {"svc": {"command": program("hang"), "health": {**check, "on_unhealthy": "alert"}}}
+    )
+    failed = await h.wait_event(ev.HealthChanged, "svc", where=lambda e: not e.healthy)
+    assert failed.output == "timed out after 0.3s" and failed.status == "CRITICAL"
+    await h.wait_state("svc", "unhealthy")
