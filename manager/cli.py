@@ -76,11 +76,14 @@ def _run(config: Config, verbose: bool) -> int:
     from manager.daemon import AlreadyRunning, Daemon, acquire_lock  # noqa: PLC0415 - keep CLI start fast
     from manager.jsonlog import setup_logging  # noqa: PLC0415
 
-    config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
+        config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = acquire_lock(config.state_dir)
     except AlreadyRunning as exc:
         print(f"svcbot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"svcbot: cannot use state_dir {config.state_dir}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
     setup_logging(config.state_dir / "svcbot.log", verbose=verbose)
     try:

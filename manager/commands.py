@@ -184,7 +184,11 @@ def _outcome(supervisor: Supervisor, name: str, verb: str, ok: bool) -> Result:
     status = supervisor.status(name)[0]
     if ok:
         return Result(True, f"{name} {verb}: {status['state']} (pid {status['pid']})", status)
-    detail = f", last exit: {status['last_exit']}" if status["last_exit"] else ""
+    waiting = supervisor.runner(name).waiting_for if status["state"] == "waiting" else ()
+    if waiting:
+        detail = f" for {', '.join(waiting)} to be ready"
+    else:
+        detail = f", last exit: {status['last_exit']}" if status["last_exit"] else ""
     message = f"{name} is {status['state']}{detail} (see: svcbot logs {name})"
     return Result(False, message, status, EXIT_FAILED)
 
