@@ -58,13 +58,23 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: datetimes as ISO 8601 UTC, nested dataclasses as dicts."""
         out: dict[str, Any] = {"kind": self.kind}
-        out.update(_plain(dataclasses.asdict(self)))
+        out.update(_fields(self))
         return out
 
 
+def _fields(obj: Any) -> dict[str, Any]:
+    # Not dataclasses.asdict: it deep-copies every value, which made logging an event cost more
+    # than spawning the service it was about. Events hold immutable values, so no copy is needed.
+    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _fields(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

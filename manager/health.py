@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import ssl
 import subprocess
 import time
 from collections.abc import Mapping
@@ -60,7 +59,11 @@ async def _http(url: str) -> CheckResult:
     secure = parts.scheme == "https"
     port = parts.port or (443 if secure else 80)
     host = parts.hostname or "127.0.0.1"
-    context = ssl.create_default_context() if secure else None
+    context = None
+    if secure:
+        import ssl  # noqa: PLC0415 - 10 ms of start-up that only https checks need
+
+        context = ssl.create_default_context()
     reader, writer = await asyncio.open_connection(host, port, ssl=context)
     try:
         target = parts.path or "/"
