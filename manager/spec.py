@@ -100,9 +100,14 @@ class ServiceSpec:
     health: HealthSpec | None = None
     limits: LimitsSpec = field(default_factory=LimitsSpec)
     logs: LogSpec = field(default_factory=LogSpec)
-    owners: tuple[str, ...] = ()
-    alert_channel: str | None = None
     autostart: bool = True
+    # Where its alerts go and how its reports group: not part of how it runs, so a change to these
+    # neither restarts it on reload nor stops its adoption after a manager restart (compare=False,
+    # repr=False keeps them out of equality and of the state file's spec digest).
+    owners: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    alert_channel: str | None = field(default=None, compare=False, repr=False)
+    # Sentry-style explicit grouping of this service's reports; "{{ default }}" expands to the default
+    fingerprint: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def env_dict(self) -> dict[str, str]:

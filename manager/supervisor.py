@@ -293,6 +293,8 @@ class Supervisor:
         for name in result.removed + result.changed:
             self.runners.pop(name).close()
         self.config = new
+        for name in result.unchanged:  # only fields that do not affect how it runs may differ
+            self.runners[name].spec = new_specs[name]
         for name in result.added + result.changed:
             self._add_runner(new_specs[name])
         for name in [n for level in start_order(new) for n in level]:

@@ -94,3 +94,25 @@ async def test_reload_keeps_a_stopped_service_stopped(make_harness, tmp_path: Pa
     await h.supervisor.reload(new)
     assert h.supervisor.runner("svc").state == "stopped"
     assert h.supervisor.runner("svc").spec.env == (("A", "b"),)
+
+
+async def test_reload_of_routing_keys_keeps_the_process(make_harness, tmp_path: Path) -> None:
+    """owners, alert_channel and fingerprint change where reports go, not how it runs: no restart."""
+    h = await make_harness({"svc": {"command": program("hang")}})
+    await h.wait_state("svc", "running")
+    pid = h.supervisor.runner("svc").run.pid
+    routed = {
+        "command": program("hang"),
+        "owners": ["S0WEB"],
+        "alert_channel": "C0WEB",
+        "fingerprint": ["db"],
+    }
+    result = await h.supervisor.reload(load_config(write_config(tmp_path, {"svc": routed})))
+    assert (result.changed, result.unchanged) == ([], ["svc"])
+    runner = h.supervisor.runner("svc")
+    assert runner.run.pid == pid
+    assert (runner.spec.owners, runner.spec.alert_channel, runner.spec.fingerprint) == (
+        ("S0WEB",),
+        "C0WEB",
+        ("db",),
+    )
