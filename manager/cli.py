@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from manager import __version__
+from manager import __version__, cli_store
 from manager.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Result
 from manager.config import ConfigError, load_config, locate_state_dir, resolve_config_path
 from manager.control import SOCKET_NAME, ControlError, request, stream
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--grep", metavar="PATTERN", help="only lines matching this regular expression")
     logs.add_argument("--since", metavar="DURATION", help="only lines newer than this, e.g. 1h or 15m")
     verbs.add_parser("reload", parents=[common], help="re-read the config file; restart what changed")
+    cli_store.add_parsers(verbs, common)
     return parser
 
 
@@ -59,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(load_config(path), args.verbose)
         if args.verb == "check-config":
             return _check_config(load_config(path), args.json)
+        if args.verb in cli_store.STORE_VERBS:
+            return cli_store.run(load_config(path), args)
         state_dir = locate_state_dir(path)  # a running svcbot stays reachable while its file is edited
     except ConfigError as exc:
         print(f"svcbot: {exc}", file=sys.stderr)
@@ -73,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(config: Config, verbose: bool) -> int:
-    from manager.daemon import AlreadyRunning, Daemon, acquire_lock  # noqa: PLC0415 - keep CLI start fast
+    from manager.daemon import AlreadyRunning, Daemon, acquire_lock, open_store  # noqa: PLC0415 - fast CLI
     from manager.jsonlog import setup_logging  # noqa: PLC0415
 
     try:
@@ -87,7 +90,7 @@ def _run(config: Config, verbose: bool) -> int:
         return EXIT_FAILED
     setup_logging(config.state_dir / "svcbot.log", verbose=verbose)
     try:
-        return asyncio.run(Daemon(config).main())
+        return asyncio.run(Daemon(config, store_opener=open_store).main())
     finally:
         os.close(lock)
 

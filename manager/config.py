@@ -517,13 +517,25 @@ def _database(folder: Path) -> Callable[[_Value], str]:
 
     def parse(value: _Value) -> str:
         url = _string(value).strip()
-        if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", url):
-            raise value.error(
-                f"expected a database URL like sqlite:///svcbot.db or postgresql://host/db, got {value.got()}"
-            )
+        problem = database_url_problem(url)
+        if problem:
+            raise value.error(f"{problem}, got {value.got()}")
         return _absolute_sqlite(url, folder)
 
     return parse
+
+
+_DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
+def database_url_problem(url: str) -> str | None:
+    """What is wrong with a database URL, or None (checked without importing a database driver)."""
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", url)
+    if match is None:
+        return "expected a database URL like sqlite:///svcbot.db or postgresql://host/db"
+    if match.group(1).lower() not in _DATABASE_SCHEMES:
+        return f"unsupported database {match.group(1)!r}: svcbot stores in sqlite:// or postgresql://"
+    return None
 
 
 def _absolute_sqlite(url: str, folder: Path) -> str:
@@ -810,7 +822,7 @@ def _config(root: _Value, path: Path, environ: Mapping[str, str]) -> Config:
     return Config(
         path=path,
         state_dir=state_dir,
-        database=environ.get(DATABASE_ENV) or database,
+        database=_database_override(environ) or database,
         services=m.require("services", _services(logs), ()),
         sample_interval=m.get("sample_interval", _duration(positive=True), 10.0),
         http=m.get("http", _http, HttpSpec()),
@@ -819,6 +831,16 @@ def _config(root: _Value, path: Path, environ: Mapping[str, str]) -> Config:
         alerts=m.get("alerts", _alerts, AlertsSpec()),
         digest=m.get("digest", _digest, DigestSpec()),
     )
+
+
+def _database_override(environ: Mapping[str, str]) -> str | None:
+    url = (environ.get(DATABASE_ENV) or "").strip()
+    if not url:
+        return None
+    problem = database_url_problem(url)
+    if problem:
+        raise ConfigError(Path(f"${DATABASE_ENV}"), problem)
+    return url
 
 
 # --------------------------------------------------------------------------------------------------

@@ -15,15 +15,19 @@ import signal
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manager import events as ev
 from manager.commands import EXIT_FAILED, EXIT_USAGE, Command, Executor, Logs, Result
 from manager.config import ConfigError, load_config
 from manager.control import SOCKET_NAME, ControlServer
 from manager.process import Reaper, set_child_subreaper
+from manager.reports import redacted_event
 from manager.spec import Config
 from manager.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from manager.store.store import Store
 
 __all__ = ["AlreadyRunning", "Daemon", "acquire_lock", "socket_path"]
 
@@ -56,11 +60,26 @@ def acquire_lock(state_dir: Path) -> int:
     return fd
 
 
+def open_store(config: Config) -> Store:
+    """The store for `config`; imported here, in a worker thread, because SQLAlchemy's import alone
+    costs more than starting a hundred services."""
+    from manager.store.store import Store  # noqa: PLC0415
+
+    return Store.for_config(config)
+
+
 class Daemon:
-    def __init__(self, config: Config, environ: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        environ: dict[str, str] | None = None,
+        store_opener: Callable[[Config], Store] | None = None,
+    ) -> None:
         self.config = config
         self.environ = environ if environ is not None else dict(os.environ)
         self.bus = ev.EventBus()
+        self.store: Store | None = None
+        self._store_opener = store_opener
         self.supervisor: Supervisor | None = None
         self._stop = asyncio.Event()
         self._reloading = asyncio.Lock()
@@ -73,6 +92,8 @@ class Daemon:
         reaper = Reaper(loop)
         reaper.install()
         self.bus.subscribe(_log_event)
+        early: list[ev.Event] = []
+        stop_buffering = self.bus.subscribe(early.append)
         self.supervisor = supervisor = Supervisor(self.config, loop, reaper, self.bus)
         executor = Executor(supervisor, self.reload)
         server = ControlServer(socket_path(self.config), self._guarded(executor.execute), self._follow)
@@ -84,13 +105,37 @@ class Daemon:
             "svcbot %d running %d services from %s", os.getpid(), len(self.config.services), self.config.path
         )
         await supervisor.start()
+        await self._attach_store(early, stop_buffering)
         await self._stop.wait()
         log.info("stopping every service")
         await server.close()
         await supervisor.shutdown()
         reaper.uninstall()
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)  # writes (or spools) what is still queued
         log.info("svcbot stopped")
         return 0
+
+    async def _attach_store(self, early: list[ev.Event], stop_buffering: Callable[[], None]) -> None:
+        """Open the store once the services run, then hand it every event published meanwhile.
+
+        Between the buffer's removal and the store's subscription nothing awaits, so no event
+        published on the loop can fall in between."""
+        store = None
+        if self._store_opener is not None:
+            try:
+                store = await asyncio.to_thread(self._store_opener, self.config)
+            except Exception as exc:
+                self.report_error("opening the store", exc)
+        stop_buffering()
+        if store is None:
+            return
+        store.start(lambda name: self.config.service(name))  # noqa: PLW0108 - self.config changes on reload
+        for event in early:
+            store.on_event(event)
+        self.bus.subscribe(store.on_event)
+        self.store = store
+        log.info("storing reports in %s", store.db.safe_url)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -164,7 +209,7 @@ class Daemon:
 
 
 def _log_event(event: ev.Event) -> None:
-    data = event.to_dict()
+    data = redacted_event(event)
     level = logging.WARNING if event.kind in _WARN else logging.INFO
     service = data.get("service")
     log.log(level, "%s%s", f"{service}: " if service else "", _event_text(event), extra={"event": data})

@@ -233,6 +233,20 @@ def test_database_env_overrides_file(tmp_path: Path) -> None:
     assert config.database == url
 
 
+def test_unsupported_database_is_a_config_error(tmp_path: Path) -> None:
+    """A database svcbot cannot store in is refused at load time, naming the key and the scheme."""
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, "database: mysql://root@localhost/svcbot\n" + MINIMAL)
+    assert err.value.key == "database"
+    assert "unsupported database 'mysql'" in str(err.value)
+
+
+def test_bad_database_env_names_the_variable(tmp_path: Path) -> None:
+    """A bad SVCBOT_DATABASE_URL is an error that names the variable, not the file."""
+    with pytest.raises(ConfigError, match=r"^\$SVCBOT_DATABASE_URL: unsupported database 'oracle'"):
+        load(tmp_path, MINIMAL, {"SVCBOT_DATABASE_URL": "oracle://x/y"})
+
+
 def test_database_env_defaults_to_os_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without an explicit environ, load_config reads SVCBOT_DATABASE_URL from os.environ."""
     monkeypatch.setenv("SVCBOT_DATABASE_URL", "postgresql://from-env/db")

@@ -1,0 +1,233 @@
+"""The CLI verbs that work on the store directly, with or without a running svcbot:
+`feedback`, `issues list|show|resolve|ignore|reopen|assign`, `report errors` and `db upgrade`.
+
+State changes (resolve, ignore, reopen, assign) are recorded in the audit table with the local
+user as the actor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from manager.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from manager.render_issues import render_feedback_receipt, render_issue, render_issue_list
+from manager.spec import Config
+from manager.units import parse_duration
+
+if TYPE_CHECKING:
+    from manager.store.store import Store
+
+__all__ = ["STORE_VERBS", "add_parsers", "run"]
+
+STORE_VERBS = ("feedback", "issues", "report", "db")
+CATEGORIES = ("bug", "feature", "usability", "question", "praise", "other")
+SEVERITIES = ("low", "normal", "high", "critical")
+
+
+def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
+    feedback = verbs.add_parser("feedback", parents=[common], help="send feedback (stored and categorized)")
+    feedback.add_argument("text", help="what you want to tell the team")
+    feedback.add_argument("--service", help="the service it is about")
+    feedback.add_argument("--category", choices=CATEGORIES, help="skip the automatic categorization")
+    feedback.add_argument("--severity", choices=SEVERITIES)
+    feedback.add_argument("--reporter", help="who sends it (default: the local user)")
+
+    issues = verbs.add_parser("issues", parents=[common], help="list, show and triage issues")
+    actions = issues.add_subparsers(dest="action", metavar="ACTION")
+    listing = actions.add_parser("list", parents=[common], help="issues by priority (default: open ones)")
+    listing.add_argument("--status", choices=("open", "resolved", "ignored", "all"), default="open")
+    listing.add_argument("--category", choices=CATEGORIES)
+    listing.add_argument("--service")
+    listing.add_argument("--priority", choices=("P1", "P2", "P3", "P4"))
+    listing.add_argument("--limit", type=int, default=50)
+    actions.add_parser("show", parents=[common], help="an issue with its timeline").add_argument(
+        "id", type=int
+    )
+    resolve = actions.add_parser("resolve", parents=[common], help="mark resolved (optionally in a version)")
+    resolve.add_argument("id", type=int)
+    resolve.add_argument("--version", help="the version that fixes it: seen again at or after it reopens it")
+    actions.add_parser("ignore", parents=[common], help="ignore an issue").add_argument("id", type=int)
+    actions.add_parser("reopen", parents=[common], help="open an issue again").add_argument("id", type=int)
+    assign = actions.add_parser("assign", parents=[common], help="assign an issue to someone")
+    assign.add_argument("id", type=int)
+    assign.add_argument("user", help="who takes it ('-' to unassign)")
+
+    report = verbs.add_parser("report", parents=[common], help="reports made from the captured logs")
+    kinds = report.add_subparsers(dest="kind", metavar="KIND", required=True)
+    errors = kinds.add_parser("errors", parents=[common], help="top error patterns in the services' logs")
+    errors.add_argument("--since", default="7d", help="how far back (default 7d)")
+    errors.add_argument("--service", action="append", help="only this service (repeatable)")
+    errors.add_argument("--top", type=int, default=10, help="how many patterns (default 10)")
+    errors.add_argument("--grep", metavar="PATTERN", help="only error lines matching this regular expression")
+
+    db = verbs.add_parser("db", parents=[common], help="database maintenance")
+    db_actions = db.add_subparsers(dest="action", metavar="ACTION", required=True)
+    db_actions.add_parser("upgrade", parents=[common], help="apply schema migrations now")
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    if args.verb == "report":
+        return _report_errors(config, args)
+    from manager.store.db import is_outage  # noqa: PLC0415 - SQLAlchemy only for verbs that need it
+    from manager.store.store import Store  # noqa: PLC0415
+
+    store = Store.for_config(config)
+    try:
+        return _dispatch(store, args)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"svcbot: database {store.db.safe_url} unreachable: {first}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        store.db.dispose()
+
+
+def _dispatch(store: Store, args: argparse.Namespace) -> int:
+    if args.verb == "feedback":
+        return _feedback(store, args)
+    if args.verb == "db":
+        store.ensure_schema()
+        return _emit(args, {"ok": True, "database": store.db.safe_url}, "database schema is up to date")
+    store.ensure_schema()
+    action = args.action or "list"
+    if action == "list":
+        return _list(store, args)
+    if action == "show":
+        return _show(store, args)
+    return _change(store, args, action)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> int:
+    print(json.dumps(data, default=str, indent=2) if args.json else text)
+    return EXIT_OK
+
+
+def _feedback(store: Store, args: argparse.Namespace) -> int:
+    from manager.store.store import feedback_record  # noqa: PLC0415
+
+    try:
+        record = feedback_record(
+            args.text,
+            reporter=args.reporter or _user(),
+            source="cli",
+            service=args.service,
+            category=args.category,
+            severity=args.severity,
+        )
+    except ValueError as exc:
+        print(f"svcbot: feedback: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    receipt = store.add_feedback(record).to_dict()
+    return _emit(args, receipt, render_feedback_receipt(receipt))
+
+
+def _list(store: Store, args: argparse.Namespace) -> int:
+    from manager.store.queries import IssueFilter, list_issues  # noqa: PLC0415
+
+    status = getattr(args, "status", "open")
+    flt = IssueFilter(
+        status=None if status == "all" else status,
+        category=getattr(args, "category", None),
+        service=getattr(args, "service", None),
+        priority=getattr(args, "priority", None),
+        limit=getattr(args, "limit", 50),
+    )
+    issues = list_issues(store.db, flt)
+    return _emit(args, issues, render_issue_list(issues))
+
+
+def _show(store: Store, args: argparse.Namespace) -> int:
+    from manager.store.queries import IssueNotFound, issue_detail  # noqa: PLC0415
+
+    try:
+        detail = issue_detail(store.db, args.id)
+    except IssueNotFound as exc:
+        print(f"svcbot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return _emit(args, detail, render_issue(detail))
+
+
+def _change(store: Store, args: argparse.Namespace, action: str) -> int:
+    from manager.store.queries import IssueNotFound, assign_issue, set_issue_status  # noqa: PLC0415
+
+    began = time.monotonic()
+    arguments: dict[str, Any] = {"id": args.id}
+    try:
+        if action == "assign":
+            user = None if args.user == "-" else args.user
+            arguments["user"] = user
+            issue = assign_issue(store.db, args.id, user)
+            message = f"#{args.id} assigned to {user}" if user else f"#{args.id} unassigned"
+        else:
+            status = {"resolve": "resolved", "ignore": "ignored", "reopen": "open"}[action]
+            version = getattr(args, "version", None)
+            arguments["version"] = version
+            issue = set_issue_status(store.db, args.id, status, version=version)
+            message = f"#{args.id} {status}" + (f" in {version}" if version else "")
+    except IssueNotFound as exc:
+        _audit(store, action, arguments, str(exc), ok=False, began=began)
+        print(f"svcbot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    _audit(store, action, arguments, message, ok=True, began=began)
+    return _emit(args, issue, message)
+
+
+def _audit(
+    store: Store, action: str, arguments: dict[str, Any], result: str, *, ok: bool, began: float
+) -> None:
+    store.apply_now(
+        {
+            "op": "audit",
+            "uid": os.urandom(16).hex(),
+            "at": datetime.now(UTC).isoformat(),
+            "actor": _user(),
+            "source": "cli",
+            "channel": None,
+            "command": f"issues {action}",
+            "arguments": arguments,
+            "result": result,
+            "ok": ok,
+            "duration_ms": (time.monotonic() - began) * 1000,
+        }
+    )
+
+
+def _report_errors(config: Config, args: argparse.Namespace) -> int:
+    from manager import errorreport  # noqa: PLC0415
+
+    try:
+        since = datetime.fromtimestamp(time.time() - parse_duration(args.since), UTC)
+    except ValueError as exc:
+        print(f"svcbot: --since: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    stats = errorreport.ScanStats()
+    try:
+        errors = errorreport.iter_errors(
+            config.state_dir / "logs", since, args.service, args.grep, stats=stats
+        )
+    except LookupError as exc:
+        print(f"svcbot: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except re.error as exc:
+        print(f"svcbot: --grep: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    patterns = errorreport.summarize(errors, top=args.top)
+    text = errorreport.render_text(patterns, since, stats.lines_scanned, total_errors=stats.errors)
+    return _emit(args, errorreport.to_json(patterns), text)

@@ -1,0 +1,161 @@
+"""The feedback loop's memory as one object: a database, its single writer thread and the spool.
+
+`svcbot run` opens one Store, subscribes it to the event bus and never waits for it: every event
+becomes records that `submit` hands to the writer thread. The CLI opens one too, for reads and for
+`svcbot feedback`, which writes at once and falls back to the spool when the database is down.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+
+from manager import events as ev
+from manager.categorize import categorize, severity_hint
+from manager.reports import Host, Record, event_record, occurrence_record
+from manager.spec import Config, ServiceSpec
+from manager.store import ingest
+from manager.store.db import Database, is_outage
+from manager.store.models import Feedback
+from manager.store.spool import DEFAULT_MAX_BYTES, Spool
+from manager.store.writer import StoreWriter
+
+__all__ = ["FeedbackReceipt", "Store", "feedback_record"]
+
+log = logging.getLogger(__name__)
+
+SPOOL_DIR = "spool"
+
+
+class FeedbackReceipt:
+    """What `svcbot feedback` and Slack's /feedback tell the person: the ID, or that it was spooled."""
+
+    def __init__(self, record: Record, feedback_id: int | None, issue_id: int | None) -> None:
+        self.record = record
+        self.feedback_id = feedback_id
+        self.issue_id = issue_id
+
+    @property
+    def spooled(self) -> bool:
+        return self.feedback_id is None
+
+    @property
+    def category(self) -> str:
+        return str(self.record["category"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.feedback_id,
+            "issue_id": self.issue_id,
+            "uid": self.record["uid"],
+            "category": self.category,
+            "severity": self.record["severity"],
+            "rules": self.record["rules"],
+            "spooled": self.spooled,
+        }
+
+
+def feedback_record(
+    text: str,
+    *,
+    reporter: str,
+    source: str,
+    service: str | None = None,
+    category: str | None = None,
+    severity: str | None = None,
+    at: datetime | None = None,
+) -> Record:
+    """A feedback record, categorized by the rules (an explicit category always wins).
+
+    Raises ValueError for empty text or an unknown explicit category."""
+    text = text.strip()
+    if not text:
+        raise ValueError("feedback text is empty")
+    verdict = categorize(text, category)
+    return {
+        "op": "feedback",
+        "uid": os.urandom(16).hex(),
+        "at": (at or datetime.now(UTC)).isoformat(),
+        "text": text,
+        "reporter": reporter,
+        "source": source,
+        "service": service,
+        "category": str(verdict.category),
+        "rules": list(verdict.rules),
+        "confidence": verdict.confidence,
+        "severity": severity or severity_hint(text),
+    }
+
+
+class Store:
+    def __init__(self, url: str, state_dir: Path, *, spool_bytes: int | None = None) -> None:
+        self.db = Database(url)
+        self.spool = Spool(state_dir / SPOOL_DIR, spool_bytes or DEFAULT_MAX_BYTES)
+        self.writer = StoreWriter(self.db, self.spool, ingest.apply_batch, prepare=self.ensure_schema)
+        self.host = Host()
+        self._schema_lock = threading.Lock()
+        self._schema_ready = False
+        self._specs: Callable[[str], ServiceSpec | None] = lambda _name: None
+
+    @classmethod
+    def for_config(cls, config: Config) -> Store:
+        return cls(config.database, config.state_dir)
+
+    def ensure_schema(self) -> None:
+        """Apply pending migrations once per Store (outages raise and are retried by the caller)."""
+        with self._schema_lock:
+            if not self._schema_ready:
+                self.db.upgrade()
+                self._schema_ready = True
+
+    # -- the daemon side ------------------------------------------------------------------------------
+
+    def start(self, specs: Callable[[str], ServiceSpec | None]) -> None:
+        """Start the writer thread (it migrates the schema first, spooling until it can)."""
+        self._specs = specs
+        self.writer.start()
+
+    def on_event(self, event: ev.Event) -> None:
+        """A bus handler: quick, never blocks, never raises for database trouble."""
+        self.writer.submit(event_record(event))
+        service = getattr(event, "service", None)
+        spec = self._specs(service) if service else None
+        report = occurrence_record(event, spec, self.host)
+        if report is not None:
+            self.writer.submit(report)
+
+    def submit(self, record: Record) -> None:
+        self.writer.submit(record)
+
+    def close(self, timeout: float = 30.0) -> None:
+        self.writer.stop(timeout)
+        self.db.dispose()
+
+    # -- direct writes (CLI, Slack) ---------------------------------------------------------------------
+
+    def add_feedback(self, record: Record) -> FeedbackReceipt:
+        """Write feedback now and say where it went; during an outage it is spooled, not lost."""
+        try:
+            self.ensure_schema()
+            with self.db.session(write=True) as session:
+                ingest.apply(session, record)
+                found = session.exec(select(Feedback).where(Feedback.uid == record["uid"])).one()
+                return FeedbackReceipt(record, found.id, found.issue_id)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("database unreachable, feedback %s spooled: %s", record["uid"], exc)
+            self.spool.append([record])
+            return FeedbackReceipt(record, None, None)
+
+    def apply_now(self, record: Record) -> None:
+        """Write one record in its own transaction (audit entries of CLI commands)."""
+        with self.db.session(write=True) as session:
+            ingest.apply(session, record)
