@@ -299,7 +299,7 @@ def test_upgrade_is_idempotent_and_reaches_head(empty_db):
 
 def test_head_constant_names_the_newest_migration():
     """migrate.HEAD (the fast "nothing to migrate" check) is Alembic's head of the scripts."""
-    assert migrate.HEAD == migrate.head_revision()
+    assert migrate.head_revision() == migrate.HEAD
 
 
 def test_up_to_date_check_skips_alembic(empty_db):
