@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import program, wait_until
-from tests.test_cli import Daemon, cli, daemons, start
+import pytest
+
+from tests.conftest import program, wait_until, write_config
+from tests.dbs import PostgresServer
+from tests.test_cli import Daemon, cli, daemons
 
 __all__ = ["daemons"]  # the fixture, imported for its side effect
 
@@ -26,7 +30,25 @@ def issues(config: Path, *args: str) -> list[dict[str, Any]]:
     return data
 
 
-def test_a_crash_becomes_an_issue_with_a_timeline(tmp_path: Path, daemons: list[Daemon]) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Top-level config for the store: the default SQLite file, or a throwaway PostgreSQL database."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    server = PostgresServer()
+    server.check()
+    name = server.create()
+    try:
+        yield {"database": server.url(name)}
+    finally:
+        server.drop(name)
+        server.admin.dispose()
+
+
+def test_a_crash_becomes_an_issue_with_a_timeline(
+    tmp_path: Path, daemons: list[Daemon], database: dict[str, str]
+) -> None:
     """A service dying of a traceback is stored, grouped, shown with its timeline, and redacted."""
     worker = {
         "command": program("crash_later", "0.1"),
@@ -37,8 +59,9 @@ def test_a_crash_becomes_an_issue_with_a_timeline(tmp_path: Path, daemons: list[
         "version": "1.0",
         "env": {"SLACK_TOKEN_FOR_TEST": SECRET, "DB_PASSWORD": "hunter2"},
     }
-    daemon = start(tmp_path, daemons, {"worker": worker})
-    config = daemon.config
+    config = write_config(tmp_path, {"worker": worker}, **database)
+    daemon = Daemon(config, tmp_path / "daemon.out")
+    daemons.append(daemon)
     wait_until(lambda: any(i["kind"] == "crash_loop" for i in issues(config)), 30, "the crash loop issue")
     found = {i["kind"]: i for i in issues(config)}
     crash = found["crash"]
@@ -70,9 +93,10 @@ def test_a_crash_becomes_an_issue_with_a_timeline(tmp_path: Path, daemons: list[
     assert top["pattern"].startswith("ConnectionError: database at")
     text = cli(config, "report", "errors", "--since", "1h", "--service", "nope")
     assert text.returncode == 1 and "nope" in text.stderr
-    everything = (tmp_path / "state" / "svcbot.db").read_bytes() + (
-        tmp_path / "state" / "svcbot.log"
-    ).read_bytes()
+    shown_all = "".join(cli(config, "issues", "show", str(i["id"]), "--json").stdout for i in issues(config))
+    everything = shown_all.encode() + (tmp_path / "state" / "svcbot.log").read_bytes()
+    if not database:
+        everything += (tmp_path / "state" / "svcbot.db").read_bytes()
     assert SECRET.encode() not in everything and b"hunter2" not in everything
 
 

@@ -302,6 +302,19 @@ def test_head_constant_names_the_newest_migration():
     assert migrate.head_revision() == migrate.HEAD
 
 
+def test_concurrent_migrations_of_a_new_database_both_succeed(empty_db):
+    """Two processes starting on a new database at once: one migrates, the other waits, none fails."""
+    others = [Database(empty_db.url) for _ in range(3)]
+    try:
+        runs = [Background(lambda d=d: migrate.upgrade(d.engine)) for d in others]
+        for run in runs:
+            run.join(60)
+    finally:
+        for other in others:
+            other.dispose()
+    assert migrate.current_revision(empty_db.engine) == migrate.HEAD
+
+
 def test_up_to_date_check_skips_alembic(empty_db):
     """is_current is False on an empty database and True once upgraded."""
     assert not migrate.is_current(empty_db.engine)

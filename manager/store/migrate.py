@@ -20,6 +20,7 @@ __all__ = ["HEAD", "alembic_config", "current_revision", "head_revision", "is_cu
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD = "0001"  # the newest revision in migrations/versions
+MIGRATION_LOCK = 0x5F5C_B07  # PostgreSQL advisory lock key held while migrating
 
 
 def is_current(engine: Engine) -> bool:
@@ -48,7 +49,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command  # noqa: PLC0415
 
     cfg = alembic_config()
-    with engine.begin() as connection:
+    # On SQLite, take the write lock up front: two svcbots (or svcbot and a CLI call) migrating a new
+    # file at once would otherwise fail with "database is locked" instead of one waiting its turn.
+    # On PostgreSQL an advisory lock does the same; alembic then reads the version after the wait.
+    with engine.execution_options(sqlite_immediate=True).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 
