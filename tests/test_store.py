@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -306,7 +307,7 @@ def test_concurrent_migrations_of_a_new_database_both_succeed(empty_db):
     """Two processes starting on a new database at once: one migrates, the other waits, none fails."""
     others = [Database(empty_db.url) for _ in range(3)]
     try:
-        runs = [Background(lambda d=d: migrate.upgrade(d.engine)) for d in others]
+        runs = [Background(partial(migrate.upgrade, d.engine)) for d in others]
         for run in runs:
             run.join(60)
     finally:
