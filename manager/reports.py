@@ -52,12 +52,21 @@ def _uid() -> str:
     return uuid.uuid4().hex
 
 
+# The event fields that carry text from services or people; the others are names, numbers and
+# states svcbot made itself. Redacting only these keeps logging an event cheap (it is on the
+# start path of every service).
+_TEXT_FIELDS = frozenset({"stderr_tail", "output", "check", "message", "traceback", "last_exit", "cwd"})
+
+
 def redacted_event(event: ev.Event) -> dict[str, Any]:
     """`event.to_dict()` with secrets hidden: what may be logged, stored or shown."""
-    return {
-        key: redact_argv(value) if key == "argv" else _redacted(value)
-        for key, value in event.to_dict().items()
-    }
+    data = event.to_dict()
+    for key, value in data.items():
+        if key == "argv":
+            data[key] = list(redact_argv(value))
+        elif key in _TEXT_FIELDS:
+            data[key] = _redacted(value)
+    return data
 
 
 def event_record(event: ev.Event) -> Record:

@@ -1,39 +1,82 @@
-"""Resource sampling of each service's whole process tree with psutil.
+"""Resource sampling of each service's whole process tree, read straight from /proc.
 
-Cost matters here: psutil's `children(recursive=True)` scans all of /proc on every call (370 ms
-for 100 services on the reference machine). A round therefore reads the parent map once, derives
-every tree from it, and samples each process with `oneshot()`. Orphans re-parented to svcbot (we
-are a child subreaper) are attributed to their service through the run tag in their environment.
+Cost matters here, because it is most of what svcbot spends while nothing happens. psutil's
+`children(recursive=True)` scans all of /proc on every call (370 ms for 100 services on the
+reference machine), and even a `oneshot()` sample opens four files per process (25 ms a round for
+100 services). A round here reads every `/proc/PID/stat` once, which gives both the parent map
+(to find each service's descendants, double-forked ones included) and, for every process, its
+state, CPU ticks, thread count and RSS; only the open files need one more directory listing per
+service process. That is about a fifth of psutil's cost.
+
+CPU % is the change in user + system ticks since the previous round over the wall time between
+them, like psutil's `cpu_percent(None)`: 0 for a process seen for the first time. Orphans
+re-parented to svcbot (a child subreaper) are attributed through the run tag in their environment.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import psutil
-
 from manager.events import ResourceSample
 from manager.process import find_tagged
 
-__all__ = ["Sampler", "parent_map"]
+__all__ = ["ProcStat", "Sampler", "parent_map", "proc_table"]
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def parent_map() -> dict[int, list[int]]:
-    """ppid -> child PIDs for every process, from one pass over /proc/*/stat."""
-    children: dict[int, list[int]] = defaultdict(list)
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
+@dataclass(frozen=True)
+class ProcStat:
+    """The fields of /proc/PID/stat that sampling needs."""
+
+    ppid: int
+    state: str
+    ticks: int  # utime + stime
+    threads: int
+    rss: int  # bytes
+
+
+def _parse_stat(raw: bytes) -> ProcStat:
+    # Fields after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+    # utime stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss ...
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    return ProcStat(
+        ppid=int(fields[1]),
+        state=fields[0].decode(),
+        ticks=int(fields[11]) + int(fields[12]),
+        threads=int(fields[17]),
+        rss=int(fields[21]) * _PAGE,
+    )
+
+
+def proc_table() -> dict[int, ProcStat]:
+    """Every process's stat, from one pass over /proc."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
             continue
         try:
-            with open(f"/proc/{entry.name}/stat", "rb") as fh:
-                raw = fh.read()
-        except OSError:
-            continue
-        ppid = int(raw[raw.rfind(b")") + 2 :].split(maxsplit=2)[1])
-        children[ppid].append(int(entry.name))
+            fd = os.open(f"/proc/{name}/stat", os.O_RDONLY | os.O_CLOEXEC)  # no file object: 3x cheaper
+            try:
+                raw = os.read(fd, 4096)
+            finally:
+                os.close(fd)
+            table[int(name)] = _parse_stat(raw)
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return table
+
+
+def parent_map(table: Mapping[int, ProcStat] | None = None) -> dict[int, list[int]]:
+    """ppid -> child PIDs for every process."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for pid, stat in (proc_table() if table is None else table).items():
+        children[stat.ppid].append(pid)
     return children
 
 
@@ -46,6 +89,13 @@ def _descendants(root: int, children: Mapping[int, list[int]]) -> list[int]:
     return tree
 
 
+def _open_files(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
+
+
 @dataclass(frozen=True)
 class Run:
     """What the sampler needs to know of one running service."""
@@ -56,22 +106,22 @@ class Run:
 
 
 class Sampler:
-    """Keeps psutil.Process objects between rounds, which CPU percentages need."""
+    """Keeps each process's CPU ticks between rounds, which CPU percentages need."""
 
     def __init__(self) -> None:
-        self._procs: dict[int, psutil.Process] = {}
+        self._ticks: dict[int, int] = {}
+        self._at = time.monotonic()
 
     def sample(self, runs: list[Run]) -> dict[str, ResourceSample]:
-        children = parent_map()
+        table = proc_table()
+        now = time.monotonic()
+        elapsed, self._at = now - self._at, now
+        children = parent_map(table)
         trees = {run.service: _descendants(run.pid, children) for run in runs}
         self._attribute_orphans(runs, children, trees)
-        seen: set[int] = set()
-        samples = {}
-        for service, pids in trees.items():
-            samples[service] = self._sample_tree(pids)
-            seen.update(pids)
-        for pid in set(self._procs) - seen:
-            del self._procs[pid]
+        ticks: dict[int, int] = {}
+        samples = {service: self._sample_tree(pids, table, elapsed, ticks) for service, pids in trees.items()}
+        self._ticks = ticks
         return samples
 
     def _attribute_orphans(
@@ -88,22 +138,22 @@ class Sampler:
             if run_id is not None:
                 trees[by_run[run_id]].extend(_descendants(pid, children))
 
-    def _sample_tree(self, pids: list[int]) -> ResourceSample:
-        cpu = 0.0
+    def _sample_tree(
+        self, pids: list[int], table: Mapping[int, ProcStat], elapsed: float, ticks: dict[int, int]
+    ) -> ResourceSample:
+        cpu_ticks = 0
         rss = threads = fds = count = 0
         for pid in pids:
-            proc = self._procs.get(pid)
-            try:
-                if proc is None:
-                    proc = self._procs[pid] = psutil.Process(pid)
-                with proc.oneshot():
-                    if proc.status() == psutil.STATUS_ZOMBIE:
-                        continue
-                    cpu += proc.cpu_percent(None)
-                    rss += proc.memory_info().rss
-                    threads += proc.num_threads()
-                    fds += proc.num_fds()
-                count += 1
-            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                self._procs.pop(pid, None)
+            stat = table.get(pid)
+            if stat is None or stat.state == "Z":
+                continue
+            before = self._ticks.get(pid)
+            if before is not None:
+                cpu_ticks += max(stat.ticks - before, 0)
+            ticks[pid] = stat.ticks
+            rss += stat.rss
+            threads += stat.threads
+            fds += _open_files(pid)
+            count += 1
+        cpu = 100.0 * cpu_ticks / _TICKS / elapsed if elapsed > 0 else 0.0
         return ResourceSample(cpu_percent=cpu, rss=rss, threads=threads, open_files=fds, processes=count)
