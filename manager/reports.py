@@ -58,9 +58,12 @@ def _uid() -> str:
 _TEXT_FIELDS = frozenset({"stderr_tail", "output", "check", "message", "traceback", "last_exit", "cwd"})
 
 
-def redacted_event(event: ev.Event) -> dict[str, Any]:
-    """`event.to_dict()` with secrets hidden: what may be logged, stored or shown."""
+def redacted_event(event: ev.Event, without: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`event.to_dict()` with secrets hidden (and the fields in `without` left out): what may be
+    logged, stored or shown."""
     data = event.to_dict()
+    for key in without:
+        data.pop(key, None)
     for key, value in data.items():
         if key == "argv":
             data[key] = list(redact_argv(value))

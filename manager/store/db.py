@@ -6,6 +6,8 @@ for reads); nothing here may be called on the event loop.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -42,11 +44,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # turn it off here and emit BEGIN ourselves (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL may wait for another process
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    _wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable across app crashes; WAL makes it safe
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _wal(cursor: Any, timeout: float = 30.0) -> None:
+    """Put the file in WAL mode (a setting stored in the file, so usually already done).
+
+    Switching needs an exclusive lock and SQLite does not wait for it with the busy timeout: two
+    processes opening a new database at once would see "database is locked". Retry instead."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")  # answers the mode it is in (":memory:" stays)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _sqlite_begin(connection: sa.Connection) -> None:

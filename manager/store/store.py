@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -123,13 +124,17 @@ class Store:
         self.writer.start()
 
     def on_event(self, event: ev.Event) -> None:
-        """A bus handler: quick, never blocks, never raises for database trouble."""
-        self.writer.submit(event_record(event))
+        """A bus handler: quick, never blocks, never raises for database trouble.
+
+        It runs on the supervision path (before a crashed service is restarted), so the report is
+        made in the writer thread: parsing the traceback and redacting take milliseconds."""
         service = getattr(event, "service", None)
-        spec = self._specs(service) if service else None
+        spec = self._specs(service) if service else None  # as configured now, not when written
+        self.writer.submit_later(partial(self._records, event, spec))
+
+    def _records(self, event: ev.Event, spec: ServiceSpec | None) -> list[Record]:
         report = occurrence_record(event, spec, self.host)
-        if report is not None:
-            self.writer.submit(report)
+        return [event_record(event)] if report is None else [event_record(event), report]
 
     def submit(self, record: Record) -> None:
         self.writer.submit(record)

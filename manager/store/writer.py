@@ -60,7 +60,7 @@ class StoreWriter:
         self.last_error: str | None = None
         self.written = 0
         self.rejected = 0
-        self._queue: queue.Queue[Record | _Flush | None] = queue.Queue()
+        self._queue: queue.Queue[Record | Callable[[], list[Record]] | _Flush | None] = queue.Queue()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="svcbot-store-writer", daemon=True)
 
@@ -72,6 +72,11 @@ class StoreWriter:
     def submit(self, record: Record) -> None:
         """Queue a record for writing; never blocks, never raises for database trouble."""
         self._queue.put(record)
+
+    def submit_later(self, make: Callable[[], list[Record]]) -> None:
+        """Queue a function that makes the records, to be called in the writer thread (work that
+        must stay off the event loop); one that raises is logged and makes nothing."""
+        self._queue.put(make)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything submitted so far is written or spooled."""
@@ -108,6 +113,8 @@ class StoreWriter:
                 return batch, markers, True
             if isinstance(item, _Flush):
                 markers.append(item)
+            elif callable(item):
+                batch.extend(_made(item))
             else:
                 batch.append(item)
             if len(batch) >= self.batch_size:
@@ -211,7 +218,17 @@ class StoreWriter:
             elif item is None:
                 self._queue.put(None)  # keep the stop request for _run
                 break
+            elif callable(item):
+                moved.extend(_made(item))
             else:
                 moved.append(item)
         if moved:
             self.spool.append(moved)
+
+
+def _made(make: Callable[[], list[Record]]) -> list[Record]:
+    try:
+        return make()
+    except Exception:
+        log.exception("making store records failed; nothing stored for this event")
+        return []
