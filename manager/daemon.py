@@ -12,6 +12,7 @@ import fcntl
 import logging
 import os
 import signal
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,7 @@ from manager.commands import EXIT_FAILED, EXIT_USAGE, Command, Executor, Logs, R
 from manager.config import ConfigError, load_config
 from manager.control import SOCKET_NAME, ControlServer
 from manager.process import Reaper, set_child_subreaper
-from manager.reports import redacted_event
+from manager.redact import redact_event_data
 from manager.spec import Config
 from manager.supervisor import Supervisor
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["AlreadyRunning", "Daemon", "acquire_lock", "socket_path"]
 
 log = logging.getLogger("svcbot")
+
+SWITCH_INTERVAL = 0.0005  # seconds; see Daemon.main
 
 
 class AlreadyRunning(RuntimeError):
@@ -87,6 +90,9 @@ class Daemon:
     async def main(self) -> int:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._on_loop_error)
+        # The store's writer thread must not delay supervision: by default a thread waiting for the
+        # GIL waits up to 5 ms, which showed up as restart gaps of 30 ms instead of 20 ms.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         if not set_child_subreaper():
             log.warning("cannot become a child subreaper: orphaned grandchildren will go to init")
         reaper = Reaper(loop)
@@ -211,7 +217,7 @@ class Daemon:
 def _log_event(event: ev.Event) -> None:
     # The stderr tail stays out of the log line: it is in the service's own log already, and
     # redacting 50 lines here would delay every restart by milliseconds.
-    data = redacted_event(event, without=("stderr_tail",))
+    data = redact_event_data(event.to_dict(), without=("stderr_tail",))
     level = logging.WARNING if event.kind in _WARN else logging.INFO
     service = data.get("service")
     log.log(level, "%s%s", f"{service}: " if service else "", _event_text(event), extra={"event": data})

@@ -37,12 +37,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 __all__ = [
     "REDACTED",
     "is_secret_name",
     "redact_argv",
     "redact_env",
+    "redact_event_data",
     "redact_lines",
     "redact_text",
 ]
@@ -256,3 +258,34 @@ _RULES: tuple[Callable[[str], str], ...] = (
     _redact_key_values,
     _sub(_BEARER, r"\1 " + REDACTED),
 )
+
+
+# The fields of an event's dict that carry text from services or people; the others are names,
+# numbers and states svcbot made itself. Redacting only these keeps logging an event cheap (it is
+# on the start path of every service).
+_EVENT_TEXT_FIELDS = frozenset({"stderr_tail", "output", "check", "message", "traceback", "last_exit", "cwd"})
+
+
+def redact_event_data(data: dict[str, Any], without: Iterable[str] = ()) -> dict[str, Any]:
+    """An event's `to_dict()` with secrets hidden and the fields in `without` left out: what may
+    be logged, stored or shown."""
+    skip = set(without)
+    out = {key: value for key, value in data.items() if key not in skip}
+    for key, value in out.items():
+        if key == "argv":
+            out[key] = list(redact_argv(value))
+        elif key in _EVENT_TEXT_FIELDS:
+            out[key] = _redact_value(value)
+    return out
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if value and all(isinstance(v, str) for v in value):
+            return list(redact_lines(value))
+        return [_redact_value(v) for v in value]
+    return value

@@ -27,11 +27,11 @@ from typing import Any
 
 from manager import events as ev
 from manager.fingerprint import group
-from manager.redact import redact_argv, redact_env, redact_lines, redact_text
+from manager.redact import redact_argv, redact_env, redact_event_data, redact_lines, redact_text
 from manager.spec import ServiceSpec
 from manager.tracebacks import ParsedException, parse_traceback
 
-__all__ = ["Host", "Record", "event_record", "occurrence_record", "oom_likely", "redacted_event"]
+__all__ = ["Host", "Record", "event_record", "occurrence_record", "oom_likely"]
 
 Record = dict[str, Any]
 MANAGER_SERVICE = "svcbot"  # the service name of the manager's own errors
@@ -52,29 +52,9 @@ def _uid() -> str:
     return uuid.uuid4().hex
 
 
-# The event fields that carry text from services or people; the others are names, numbers and
-# states svcbot made itself. Redacting only these keeps logging an event cheap (it is on the
-# start path of every service).
-_TEXT_FIELDS = frozenset({"stderr_tail", "output", "check", "message", "traceback", "last_exit", "cwd"})
-
-
-def redacted_event(event: ev.Event, without: tuple[str, ...] = ()) -> dict[str, Any]:
-    """`event.to_dict()` with secrets hidden (and the fields in `without` left out): what may be
-    logged, stored or shown."""
-    data = event.to_dict()
-    for key in without:
-        data.pop(key, None)
-    for key, value in data.items():
-        if key == "argv":
-            data[key] = list(redact_argv(value))
-        elif key in _TEXT_FIELDS:
-            data[key] = _redacted(value)
-    return data
-
-
 def event_record(event: ev.Event) -> Record:
     """A lifecycle event for the timeline, with every text field redacted."""
-    data = redacted_event(event)
+    data = redact_event_data(event.to_dict())
     data.pop("at", None)
     data.pop("kind", None)
     service = data.pop("service", None)
@@ -91,18 +71,6 @@ def event_record(event: ev.Event) -> Record:
     if isinstance(event, ev.ServiceStarted) and event.version:
         record["version"] = event.version
     return record
-
-
-def _redacted(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, dict):
-        return {k: _redacted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        if value and all(isinstance(v, str) for v in value):
-            return list(redact_lines(value))
-        return [_redacted(v) for v in value]
-    return value
 
 
 def oom_likely(event: ev.ServiceExited) -> bool:
