@@ -218,12 +218,19 @@ def _log_event(event: ev.Event) -> None:
     # The stderr tail stays out of the log line: it is in the service's own log already, and
     # redacting 50 lines here would delay every restart by milliseconds.
     data = redact_event_data(event.to_dict(), without=("stderr_tail",))
-    level = logging.WARNING if event.kind in _WARN else logging.INFO
+    level = _LEVELS.get(event.kind, logging.INFO)
     service = data.get("service")
     log.log(level, "%s%s", f"{service}: " if service else "", _event_text(event), extra={"event": data})
 
 
-_WARN = {"crash_loop", "resource_breach", "manager_error"}
+# State changes follow from the events around them (started, exited, health) and are in the
+# store's timeline; at INFO they tripled the log lines of every start.
+_LEVELS = {
+    "crash_loop": logging.WARNING,
+    "resource_breach": logging.WARNING,
+    "manager_error": logging.WARNING,
+    "service_state_changed": logging.DEBUG,
+}
 
 
 def _event_text(event: ev.Event) -> str:

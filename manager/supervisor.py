@@ -84,6 +84,7 @@ class Supervisor:
         self._sampler = Sampler()
         self._breaches: dict[tuple[str, str], bool] = {}
         self._save_handle: asyncio.TimerHandle | None = None
+        self._dependents_cache: tuple[Config | None, dict[str, list[str]]] = (None, {})
         self._sample_task: asyncio.Task[None] | None = None
         self._closed = False
         for spec in config.services:
@@ -205,11 +206,24 @@ class Supervisor:
         self._schedule_save()
         if runner.state != st.State.RUNNING:
             return
-        for other in self.runners.values():
-            if other.state == st.State.WAITING and runner.name in other.spec.depends_on:
+        for name in self._dependents().get(runner.name, ()):
+            other = self.runners.get(name)
+            if other is not None and other.state == st.State.WAITING:
                 other.waiting_for = self._waiting_for(other)
                 if not other.waiting_for:
                     other.feed(st.DepsReady())
+
+    def _dependents(self) -> dict[str, list[str]]:
+        """Service name -> the services that depend on it, for the current config (every state
+        change asks, so this is computed once per config, not once per change)."""
+        config, dependents = self._dependents_cache
+        if config is not self.config:
+            dependents = {}
+            for spec in self.config.services:
+                for dep in spec.depends_on:
+                    dependents.setdefault(dep, []).append(spec.name)
+            self._dependents_cache = (self.config, dependents)
+        return dependents
 
     def _schedule_save(self) -> None:
         if self._save_handle is None:
