@@ -22,8 +22,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## svcbot against supervisord, measured in the same run
-	$(BIN)/python bench/run.py
+bench: $(STAMP)  ## svcbot against supervisord in the same run, then the store on SQLite and PostgreSQL
+	PYTHONPATH=. $(BIN)/python bench/run.py
+	PYTHONPATH=. $(BIN)/python bench/store.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache examples/.svcbot

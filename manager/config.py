@@ -787,10 +787,11 @@ def _slack(value: _Value) -> SlackSpec:
 
 
 def _access(value: _Value) -> AccessSpec:
-    m = _Map(value, ("admins", "operators", "channels"))
+    m = _Map(value, ("admins", "operators", "viewers", "channels"))
     return AccessSpec(
         admins=m.get("admins", _string_list, ()),
         operators=m.get("operators", _string_list, ()),
+        viewers=m.get("viewers", _string_list, ()),
         channels=m.get("channels", _string_list, ()),
     )
 

@@ -128,9 +128,17 @@ class SlackSpec:
 
 @dataclass(frozen=True)
 class AccessSpec:
+    """Slack user (U...) and user group (S...) IDs, never names.
+
+    admins may run everything; operators start, stop, restart, silence, acknowledge and resolve;
+    viewers status, logs and help. With no `viewers` listed, everyone who can reach svcbot in an
+    allowed channel is a viewer; state changes are denied unless a rule grants them.
+    """
+
     admins: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
-    channels: tuple[str, ...] = ()
+    viewers: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()  # where /svc is accepted; empty: anywhere
 
 
 @dataclass(frozen=True)
