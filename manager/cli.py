@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from manager import __version__, cli_store
 from manager.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Result
@@ -19,10 +19,26 @@ from manager.render import render_result
 from manager.spec import Config
 from manager.units import parse_duration
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from manager.daemon import Extension
+
+__all__ = ["Frontend", "build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Frontend(Protocol):
+    """What a front end adds to the command line (chatops adds `shell` and the Slack extension):
+    manager/ knows it only through this protocol and never imports it."""
+
+    verbs: tuple[str, ...]
+
+    def add_parsers(self, verbs: Any, common: argparse.ArgumentParser) -> None: ...
+
+    def run_verb(self, config: Config, args: argparse.Namespace) -> int: ...
+
+    def extensions(self, config: Config) -> list[Extension]: ...
+
+
+def build_parser(frontend: Frontend | None = None) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config", "-c", metavar="FILE", help="config file (default: $SVCBOT_CONFIG or ./svcbot.yml)"
@@ -49,15 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--since", metavar="DURATION", help="only lines newer than this, e.g. 1h or 15m")
     verbs.add_parser("reload", parents=[common], help="re-read the config file; restart what changed")
     cli_store.add_parsers(verbs, common)
+    if frontend is not None:
+        frontend.add_parsers(verbs, common)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, frontend: Frontend | None = None) -> int:
+    args = build_parser(frontend).parse_args(argv)
     path = resolve_config_path(args.config, os.environ)
     try:
         if args.verb == "run":
-            return _run(load_config(path), args.verbose)
+            config = load_config(path)
+            return _run(config, args.verbose, frontend.extensions(config) if frontend else [])
+        if frontend is not None and args.verb in frontend.verbs:
+            return frontend.run_verb(load_config(path), args)
         if args.verb == "check-config":
             return _check_config(load_config(path), args.json)
         if args.verb in cli_store.STORE_VERBS:
@@ -75,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _run(config: Config, verbose: bool) -> int:
+def _run(config: Config, verbose: bool, extensions: list[Extension]) -> int:
     from manager.daemon import AlreadyRunning, Daemon, acquire_lock, open_store  # noqa: PLC0415 - fast CLI
     from manager.jsonlog import setup_logging  # noqa: PLC0415
 
@@ -90,7 +111,7 @@ def _run(config: Config, verbose: bool) -> int:
         return EXIT_FAILED
     setup_logging(config.state_dir / "svcbot.log", verbose=verbose)
     try:
-        return asyncio.run(Daemon(config, store_opener=open_store).main())
+        return asyncio.run(Daemon(config, store_opener=open_store, extensions=extensions).main())
     finally:
         os.close(lock)
 

@@ -14,9 +14,9 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from manager import events as ev
 from manager.commands import EXIT_FAILED, EXIT_USAGE, Command, Executor, Logs, Result
@@ -30,7 +30,7 @@ from manager.supervisor import Supervisor
 if TYPE_CHECKING:
     from manager.store.store import Store
 
-__all__ = ["AlreadyRunning", "Daemon", "acquire_lock", "socket_path"]
+__all__ = ["AlreadyRunning", "Daemon", "Extension", "acquire_lock", "open_store", "socket_path"]
 
 log = logging.getLogger("svcbot")
 
@@ -71,18 +71,36 @@ def open_store(config: Config) -> Store:
     return Store.for_config(config)
 
 
+class Extension(Protocol):
+    """Something that runs beside the supervisor in `svcbot run` (the Slack front end is one).
+
+    `start` is awaited once the services are started and the store is attached; an extension
+    talks to svcbot through the daemon: `execute` for commands, `bus` for events, `store` (which
+    may be None). `stop` is awaited first at shutdown, before the services are stopped. Neither
+    may raise: an extension that fails is reported and svcbot goes on without it."""
+
+    name: str
+
+    async def start(self, daemon: Daemon) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class Daemon:
     def __init__(
         self,
         config: Config,
         environ: dict[str, str] | None = None,
         store_opener: Callable[[Config], Store] | None = None,
+        extensions: Sequence[Extension] = (),
     ) -> None:
         self.config = config
         self.environ = environ if environ is not None else dict(os.environ)
         self.bus = ev.EventBus()
         self.store: Store | None = None
         self._store_opener = store_opener
+        self.extensions = list(extensions)
+        self._executor: Callable[[Command], Awaitable[Result]] | None = None
         self.supervisor: Supervisor | None = None
         self._stop = asyncio.Event()
         self._reloading = asyncio.Lock()
@@ -101,8 +119,8 @@ class Daemon:
         early: list[ev.Event] = []
         stop_buffering = self.bus.subscribe(early.append)
         self.supervisor = supervisor = Supervisor(self.config, loop, reaper, self.bus)
-        executor = Executor(supervisor, self.reload)
-        server = ControlServer(socket_path(self.config), self._guarded(executor.execute), self._follow)
+        self._executor = self._guarded(Executor(supervisor, self.reload).execute)
+        server = ControlServer(socket_path(self.config), self._executor, self._follow)
         await server.start()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -112,8 +130,11 @@ class Daemon:
         )
         await supervisor.start()
         await self._attach_store(early, stop_buffering)
+        started = await self._start_extensions()
         await self._stop.wait()
         log.info("stopping every service")
+        for extension in reversed(started):
+            await self._guard(f"stopping {extension.name}", extension.stop())
         await server.close()
         await supervisor.shutdown()
         reaper.uninstall()
@@ -142,6 +163,27 @@ class Daemon:
         self.bus.subscribe(store.on_event)
         self.store = store
         log.info("storing reports in %s", store.db.safe_url)
+
+    async def _start_extensions(self) -> list[Extension]:
+        started = []
+        for extension in self.extensions:
+            if await self._guard(f"starting {extension.name}", extension.start(self)):
+                started.append(extension)
+        return started
+
+    async def _guard(self, where: str, work: Awaitable[None]) -> bool:
+        try:
+            await work
+        except Exception as exc:
+            self.report_error(where, exc)
+            return False
+        return True
+
+    async def execute(self, command: Command) -> Result:
+        """Run a command as the control socket would (errors become failed results)."""
+        if self._executor is None:
+            return Result(False, "svcbot is starting", code=EXIT_FAILED)
+        return await self._executor(command)
 
     def request_stop(self) -> None:
         self._stop.set()

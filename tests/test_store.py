@@ -28,6 +28,7 @@ from manager.store import migrate
 from manager.store.db import Database, normalize_url
 from manager.store.ingest import apply, apply_batch, reopen_as_regression
 from manager.store.models import AuditEntry, Feedback, Issue, LifecycleEvent, Occurrence, Release, metadata
+from manager.store.runtime import claim_key, load_state, prune_keys, save_state
 from manager.store.spool import Spool
 from manager.store.writer import StoreWriter
 from tests.conftest import free_port, wait_until
@@ -750,3 +751,30 @@ def test_records_submitted_from_many_threads_are_all_written(db, tmp_path, write
         thread.join(10)
     assert writer.flush(10)
     assert sorted(_event_uids(db)) == sorted(submitted)
+
+
+# -- front-end state: idempotency keys and named state ---------------------------------------------
+
+
+def test_an_idempotency_key_is_claimed_once(db):
+    """The first claim of a key wins; repeats (a retried event, a double click) lose."""
+    assert claim_key(db, "action:T1:trigger-1", "action")
+    assert not claim_key(db, "action:T1:trigger-1", "action")
+    assert claim_key(db, "action:T1:trigger-2", "action")
+    assert prune_keys(db, timedelta(0)) == 2
+    assert claim_key(db, "action:T1:trigger-1", "action")
+
+
+def test_racing_claims_have_one_winner(pg_db):
+    """Ten threads claiming the same key at once on PostgreSQL: exactly one wins."""
+    runs = [Background(partial(claim_key, pg_db, "command:race", "command")) for _ in range(10)]
+    assert sorted(run.join(30) for run in runs) == [False] * 9 + [True]
+
+
+def test_named_state_round_trips(db):
+    """Saved state comes back as saved; saving again replaces it."""
+    assert load_state(db, "alerts") is None
+    save_state(db, "alerts", {"incidents": [1, 2], "silences": {"web": 5.0}})
+    assert load_state(db, "alerts") == {"incidents": [1, 2], "silences": {"web": 5.0}}
+    save_state(db, "alerts", {"incidents": []})
+    assert load_state(db, "alerts") == {"incidents": []}

@@ -20,10 +20,12 @@ __all__ = [
     "AuditEntry",
     "DigestRun",
     "Feedback",
+    "IdempotencyKey",
     "Issue",
     "LifecycleEvent",
     "Occurrence",
     "Release",
+    "StateEntry",
     "UTCDateTime",
     "metadata",
 ]
@@ -221,6 +223,29 @@ class DigestRun(SQLModel, table=True):
     status: str = Field(default="claimed", max_length=16)  # claimed, posted, failed
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     message_ts: str | None = Field(default=None, max_length=64)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A request already handled: Slack retries events and people double-click buttons; the first
+    to insert the key runs the command, the others see the unique constraint and do nothing."""
+
+    __tablename__ = "idempotency_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=32)  # command, action, view, event
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class StateEntry(SQLModel, table=True):
+    """Small named state that must survive a restart (the alert policy's incidents and silences)."""
+
+    __tablename__ = "state_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    value: dict[str, Any] = _json()
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 metadata = SQLModel.metadata
