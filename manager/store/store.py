@@ -8,10 +8,8 @@ becomes records that `submit` hands to the writer thread. The CLI opens one too,
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,6 @@ from typing import Any
 from sqlmodel import select
 
 from manager import events as ev
-from manager.categorize import categorize, severity_hint
 from manager.reports import Host, Record, event_record, occurrence_record
 from manager.spec import Config, ServiceSpec
 from manager.store import ingest
@@ -28,7 +25,7 @@ from manager.store.models import Feedback
 from manager.store.spool import DEFAULT_MAX_BYTES, Spool
 from manager.store.writer import StoreWriter
 
-__all__ = ["FeedbackReceipt", "Store", "feedback_record"]
+__all__ = ["FeedbackReceipt", "Store"]
 
 log = logging.getLogger(__name__)
 
@@ -61,38 +58,6 @@ class FeedbackReceipt:
             "rules": self.record["rules"],
             "spooled": self.spooled,
         }
-
-
-def feedback_record(
-    text: str,
-    *,
-    reporter: str,
-    source: str,
-    service: str | None = None,
-    category: str | None = None,
-    severity: str | None = None,
-    at: datetime | None = None,
-) -> Record:
-    """A feedback record, categorized by the rules (an explicit category always wins).
-
-    Raises ValueError for empty text or an unknown explicit category."""
-    text = text.strip()
-    if not text:
-        raise ValueError("feedback text is empty")
-    verdict = categorize(text, category)
-    return {
-        "op": "feedback",
-        "uid": os.urandom(16).hex(),
-        "at": (at or datetime.now(UTC)).isoformat(),
-        "text": text,
-        "reporter": reporter,
-        "source": source,
-        "service": service,
-        "category": str(verdict.category),
-        "rules": list(verdict.rules),
-        "confidence": verdict.confidence,
-        "severity": severity or severity_hint(text),
-    }
 
 
 class Store:
