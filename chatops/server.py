@@ -1,0 +1,64 @@
+"""The HTTP listener on `http.listen`: Slack's requests (HTTP mode) and `/healthz`.
+
+Slack requests go through Bolt, whose request verification answers 401 to a bad signature or a
+timestamp older than five minutes before any listener runs. `/healthz` is served in both modes
+and with Slack off: it answers 503 when the database is unreachable or the Slack connection has
+gone quiet, with the reasons in the JSON body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+__all__ = ["HttpServer"]
+
+log = logging.getLogger(__name__)
+
+Check = Callable[[], Awaitable[dict[str, Any]]]
+MAX_BODY = 1024 * 1024  # Slack payloads are far smaller; anything bigger is not Slack
+
+
+class HttpServer:
+    def __init__(self, host: str, port: int, health: Check, app: AsyncApp | None = None) -> None:
+        self.host = host
+        self.port = port
+        self._health = health
+        self._app = app
+        self._runner: web.AppRunner | None = None
+
+    def routes(self) -> web.Application:
+        web_app = web.Application(client_max_size=MAX_BODY)
+        web_app.router.add_get("/healthz", self._healthz)
+        if self._app is not None:
+            web_app.router.add_post("/slack/events", self._slack)
+        return web_app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.routes(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        log.info("listening on http://%s:%d (%s)", self.host, self.port, self._describe())
+
+    def _describe(self) -> str:
+        return "/slack/events, /healthz" if self._app is not None else "/healthz"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _slack(self, request: web.Request) -> web.Response:
+        assert self._app is not None
+        response = await self._app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        report = await self._health()
+        return web.json_response(report, status=200 if report.get("ok") else 503)
