@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from chatops import blocks, messages
 from chatops.access import GroupMembership
 from chatops.center import Caller, CommandCenter, Reply
+from chatops.confirm import ConfirmError
 from chatops.settings import SlackSettings
 
 __all__ = ["SlackApp", "make_client"]
@@ -114,11 +115,17 @@ class SlackApp:
     async def _confirm(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         await ack()
         value = str(action.get("value", ""))
-        nonce = value.rsplit(".", 1)[-1]
-        if not await self._first("confirm", nonce):  # a confirmation runs once, however often clicked
-            return
         user = str((body.get("user") or {}).get("id", ""))
         channel = str((body.get("channel") or {}).get("id", ""))
+        try:
+            pending = self.center.signer.check(value, user)
+        except ConfirmError as exc:  # someone else's, expired or forged: it claims nothing
+            await respond(
+                text=messages.usage_error_text(str(exc)), response_type="ephemeral", replace_original=False
+            )
+            return
+        if not await self._first("confirm", pending.nonce):  # runs once, however often it is clicked
+            return
         async with self._slots:
             await respond(text=messages.working_text(), replace_original=True)
             reply = await self.center.confirmed(await self._caller(user, channel), value)

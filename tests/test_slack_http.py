@@ -1,0 +1,219 @@
+"""Slack in HTTP mode, end to end: a real `svcbot run`, requests signed as Slack signs them, sent over
+real HTTP to /slack/events, and a fake Slack Web API on loopback recording what svcbot answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import PY, free_port, program, tagged_processes, wait_until, write_config
+from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, interaction_body, sign, slash_command_body
+from tests.test_cli import REPO, status
+
+ACCESS = {"admins": ["U0ADMIN"], "operators": ["S0ONCALL"], "channels": ["C0OPS"]}
+
+
+@dataclass
+class Bot:
+    config: Path
+    port: int
+    proc: subprocess.Popen[bytes]
+    fake: FakeSlack
+    log: Path
+
+    def post(self, body: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, float]:
+        """POST to /slack/events; (status, body, seconds until the answer)."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/slack/events",
+            data=body.encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
+        )
+        began = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read(), time.monotonic() - began
+        except urllib.error.HTTPError as err:
+            return err.code, err.read(), time.monotonic() - began
+
+    def signed(self, body: str) -> tuple[int, bytes, float]:
+        return self.post(body, sign(SIGNING_SECRET, body))
+
+    def command(self, text: str, user: str, command: str = "/svc") -> str:
+        """Send a slash command; returns its response_url."""
+        url = self.fake.response_url()
+        code, _, took = self.signed(slash_command_body(command, text, user, "C0OPS", response_url=url))
+        assert code == 200 and took < 3.0, (code, took)
+        return url
+
+    def responses(self, url: str, count: int = 1, timeout: float = 15.0) -> list[dict[str, Any]]:
+        rid = url.rsplit("/", 1)[1]
+        calls = self.fake.wait_for("response_url", count, timeout, where=lambda c: c.path.endswith(rid))
+        return [c.params for c in calls]
+
+    def healthz(self) -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> Iterator[Bot]:
+    port = free_port()
+    services = {"web": {"command": program("hang")}, "worker": {"command": program("hang")}}
+    config = write_config(tmp_path, services, http={"listen": f"127.0.0.1:{port}"}, access=ACCESS)
+    with FakeSlack() as fake:
+        fake.set_group("S0ONCALL", ["U0OPS"])
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.url,
+        }
+        env.pop("SLACK_APP_TOKEN", None)
+        log = tmp_path / "daemon.out"
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                [PY, "-m", "chatops.main", "run", "--config", str(config)], stdout=out, stderr=out, env=env
+            )
+        bot = Bot(config, port, proc, fake, log)
+        try:
+            wait_until(lambda: _listening(bot), 30, "svcbot's HTTP listener")
+            wait_until(
+                lambda: all(s["state"] == "running" for s in status(config).values()), 20, "services up"
+            )
+            yield bot
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            leaked = tagged_processes(tmp_path / "state")
+            assert not leaked, f"processes leaked: {leaked}"
+
+
+def _listening(bot: Bot) -> bool:
+    if bot.proc.poll() is not None:
+        raise AssertionError(f"svcbot exited: {bot.log.read_text()[-3000:]}")
+    try:
+        return bot.healthz()[0] == 200
+    except OSError:
+        return False
+
+
+def audit_rows(config: Path) -> list[tuple[str, str, int]]:
+    with sqlite3.connect(config.parent / "state" / "svcbot.db") as db:
+        return db.execute("SELECT command, actor, ok FROM audit_entry ORDER BY id").fetchall()
+
+
+def test_unsigned_or_stale_requests_are_refused(bot: Bot) -> None:
+    """A bad signature or a timestamp older than five minutes: 401, and nothing runs."""
+    url = bot.fake.response_url()
+    body = slash_command_body("/svc", "restart web", "U0ADMIN", "C0OPS", response_url=url)
+    assert bot.post(body)[0] == 401
+    assert bot.post(body, sign("wrong-secret", body))[0] == 401
+    assert bot.post(body, sign(SIGNING_SECRET, body, timestamp=int(time.time()) - 301))[0] == 401
+    assert bot.healthz() == (200, {"ok": True, "database": "ok", "slack": "ok"})
+    assert not bot.fake.calls("response_url")
+
+
+def test_status_is_answered_with_a_block_kit_table(bot: Bot) -> None:
+    """/svc status is acked at once and answered privately with every service in blocks."""
+    url = bot.command("status", "U0VIEWER")
+    (reply,) = bot.responses(url)
+    assert reply["response_type"] == "ephemeral"
+    shown = json.dumps(reply["blocks"])
+    assert "*web*" in shown and "*worker*" in shown and "running" in shown
+
+
+def test_restart_needs_the_requesters_confirmation_and_runs_once(bot: Bot) -> None:
+    """An operator (through a user group) confirms a restart; others cannot; a double click runs once."""
+    before = status(bot.config)["web"]["pid"]
+    url = bot.command("restart web", "U0OPS")
+    (question,) = bot.responses(url)
+    buttons = [e for b in question["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    confirm = next(b for b in buttons if b["action_id"] == "svc_confirm")
+
+    def click(user: str) -> str:
+        response_url = bot.fake.response_url()
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user},
+            "channel": {"id": "C0OPS"},
+            "team": {"id": "T0TEAM"},
+            "api_app_id": "A0SVCBOT",
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+            "response_url": response_url,
+            "actions": [
+                {"action_id": "svc_confirm", "block_id": "b", "value": confirm["value"], "type": "button"}
+            ],
+            "container": {"type": "message"},
+        }
+        code, _, took = bot.signed(interaction_body(payload))
+        assert code == 200 and took < 3.0
+        return response_url
+
+    (intruder,) = bot.responses(click("U0ADMIN"))
+    assert "only" in intruder["text"] and "U0OPS" in intruder["text"]
+    done = click("U0OPS")
+    again = click("U0OPS")
+    replies = bot.responses(done, 3)
+    assert any(r.get("response_type") == "in_channel" for r in replies)
+    wait_until(lambda: status(bot.config)["web"]["pid"] not in (before, None), 20, "web restarted")
+    assert [(c, a, ok) for c, a, ok in audit_rows(bot.config) if c == "restart"] == [("restart", "U0OPS", 1)]
+    assert not [c for c in bot.fake.calls("response_url") if c.path.endswith(again.rsplit("/", 1)[1])]
+
+
+def test_a_denial_is_private_and_audited(bot: Bot) -> None:
+    """A viewer's stop is refused privately, nothing is stopped, and the denial is in the audit table."""
+    url = bot.command("stop web", "U0VIEWER")
+    (reply,) = bot.responses(url)
+    assert reply["response_type"] == "ephemeral" and "operator" in reply["text"]
+    assert status(bot.config)["web"]["state"] == "running"
+    wait_until(lambda: ("stop", "U0VIEWER", 0) in audit_rows(bot.config), 10, "the denial's audit entry")
+
+
+def test_feedback_with_text_and_through_the_modal(bot: Bot) -> None:
+    """/feedback TEXT is stored and answered with its ID; without text a modal opens, validates, stores."""
+    url = bot.command("The web dashboard crashes when I open <!channel> settings", "U0VIEWER", "/feedback")
+    (reply,) = bot.responses(url)
+    assert "filed as" in reply["text"] and "bug" in reply["text"]
+    bot.command("", "U0VIEWER", "/feedback")
+    (opened,) = bot.fake.wait_for("views.open")
+    view = opened.params["view"]
+    assert view["callback_id"] == "feedback_submit"
+
+    def submit(description: str) -> tuple[int, bytes, float]:
+        values = {
+            "description": {"value": {"type": "plain_text_input", "value": description}},
+            "category": {"value": {"type": "static_select", "selected_option": {"value": "feature"}}},
+        }
+        payload = {
+            "type": "view_submission",
+            "user": {"id": "U0VIEWER"},
+            "team": {"id": "T0TEAM"},
+            "api_app_id": "A0SVCBOT",
+            "view": {**view, "id": "V1", "hash": f"h{time.monotonic_ns()}", "state": {"values": values}},
+        }
+        return bot.signed(interaction_body(payload))
+
+    code, body, _ = submit("   ")
+    assert code == 200 and json.loads(body)["response_action"] == "errors"
+    code, _, _ = submit("Please add a dark mode")
+    assert code == 200
+    (receipt,) = bot.fake.wait_for("chat.postEphemeral")
+    assert "feature" in receipt.params["text"]
+    with sqlite3.connect(bot.config.parent / "state" / "svcbot.db") as db:
+        rows = db.execute("SELECT reporter, source, category FROM feedback ORDER BY id").fetchall()
+    assert rows == [("U0VIEWER", "slack", "bug"), ("U0VIEWER", "slack", "feature")]
