@@ -18,7 +18,16 @@ from typing import Any
 import pytest
 
 from tests.conftest import PY, free_port, program, tagged_processes, wait_until, write_config
-from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, interaction_body, sign, slash_command_body
+from tests.fake_slack import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlack,
+    interaction_body,
+    sign,
+    slash_command_body,
+    slash_command_payload,
+)
 from tests.test_cli import REPO, status
 
 ACCESS = {"admins": ["U0ADMIN"], "operators": ["S0ONCALL"], "channels": ["C0OPS"]}
@@ -217,3 +226,41 @@ def test_feedback_with_text_and_through_the_modal(bot: Bot) -> None:
     with sqlite3.connect(bot.config.parent / "state" / "svcbot.db") as db:
         rows = db.execute("SELECT reporter, source, category FROM feedback ORDER BY id").fetchall()
     assert rows == [("U0VIEWER", "slack", "bug"), ("U0VIEWER", "slack", "feature")]
+
+
+def test_socket_mode_takes_commands_over_the_websocket(tmp_path: Path) -> None:
+    """With SLACK_APP_TOKEN, svcbot connects out over Socket Mode, acks an envelope, answers it, and
+    serves /healthz but no /slack/events."""
+    port = free_port()
+    config = write_config(
+        tmp_path, {"web": {"command": program("hang")}}, http={"listen": f"127.0.0.1:{port}"}, access=ACCESS
+    )
+    with FakeSlack() as fake:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": fake.url,
+        }
+        env.pop("SLACK_SIGNING_SECRET", None)
+        log = tmp_path / "daemon.out"
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                [PY, "-m", "chatops.main", "run", "--config", str(config)], stdout=out, stderr=out, env=env
+            )
+        bot = Bot(config, port, proc, fake, log)
+        try:
+            fake.wait_socket_connected(30)
+            url = fake.response_url()
+            payload = slash_command_payload("/svc", "status", "U0VIEWER", "C0OPS", response_url=url)
+            envelope = fake.socket_send("slash_commands", payload)
+            fake.wait_socket_ack(envelope, 10)
+            (reply,) = bot.responses(url)
+            assert "*web*" in json.dumps(reply["blocks"])
+            wait_until(lambda: _listening(bot), 10, "/healthz")
+            assert bot.healthz()[1]["slack"] == "ok"
+            assert bot.post("x=1")[0] == 404  # no /slack/events in Socket Mode
+        finally:
+            proc.terminate()
+            proc.wait(30)
