@@ -7,7 +7,6 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -275,7 +274,12 @@ def test_the_example_config_is_valid() -> None:
 
 
 def test_svcbot_console_script_is_declared() -> None:
-    """pyproject declares the `svcbot` console script pointing at the CLI."""
+    """pyproject declares `svcbot` as chatops' entry point: manager's verbs plus `shell`."""
     text = (REPO / "pyproject.toml").read_text()
-    assert 'svcbot = "manager.cli:main"' in text
-    assert sys.version_info >= (3, 11)
+    assert 'svcbot = "chatops.main:main"' in text
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    shown = subprocess.run(
+        [PY, "-m", "chatops.main", "--help"], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
+    for verb in ("run", "status", "issues", "feedback", "shell"):
+        assert verb in shown.stdout
