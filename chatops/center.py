@@ -81,6 +81,10 @@ class CommandCenter:
         self._feedback = feedback
         self.signer = signer
 
+    def policy(self) -> AccessPolicy:
+        """The access rules in force now (they follow config reloads)."""
+        return self._policy()
+
     # -- /svc -----------------------------------------------------------------------------------------
 
     async def svc(self, caller: Caller, text: str) -> Reply:
@@ -117,7 +121,7 @@ class CommandCenter:
         if decision.allowed:
             return decision.role, None
         reason = f"denied: {decision.reason}"
-        await self._record(caller, verb, arguments, reason, ok=False, began=time.monotonic())
+        await self.record(caller, verb, arguments, reason, ok=False, began=time.monotonic())
         return decision.role, Reply(messages.denied_text(decision.reason), ok=False)
 
     def _help(self, role: Role) -> Reply:
@@ -139,7 +143,7 @@ class CommandCenter:
         began = time.monotonic()
         result = await self._execute(command)
         if request.verb in CHANGES_STATE:
-            await self._record(
+            await self.record(
                 caller, request.verb, {"service": request.name}, result.message, ok=result.ok, began=began
             )
             return self._outcome(caller, request, result, time.monotonic() - began)
@@ -159,7 +163,7 @@ class CommandCenter:
         )
         return Reply(result.message, message.blocks, public=True, ok=result.ok)
 
-    async def _record(
+    async def record(
         self, caller: Caller, verb: str, arguments: dict[str, Any], result: str, *, ok: bool, began: float
     ) -> None:
         record = audit_record(

@@ -29,6 +29,7 @@ from manager.spec import Config
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+    from chatops.alerting.service import AlertService
     from manager.daemon import Daemon
     from manager.store.store import Store
 
@@ -53,6 +54,7 @@ class SlackFrontEnd:
         self.server: HttpServer | None = None
         self.socket: AsyncSocketModeHandler | None = None
         self.center: CommandCenter | None = None
+        self.alerts: AlertService | None = None
         self.last_slack_ok: float | None = None
         self._policy: tuple[Any, AccessPolicy] | None = None
         self._seen: dict[str, None] = {}  # idempotency keys while the database is away
@@ -73,6 +75,8 @@ class SlackFrontEnd:
         settings = self._settings()
         if settings is not None and settings.enabled:
             await self._connect(settings, self.center)
+        if self.slack is not None:
+            await self._start_alerts(daemon, self.slack)
         listen = daemon.config.http
         self.server = HttpServer(
             listen.host,
@@ -120,6 +124,24 @@ class SlackFrontEnd:
         if settings.socket_mode:
             await self._open_socket(slack, settings)
         self._tasks.append(asyncio.create_task(self._probe_forever(slack)))
+
+    async def _start_alerts(self, daemon: Daemon, slack: SlackApp) -> None:
+        """Alerts go through the store's outbox table: without a store there are none."""
+        store = self._store()
+        if store is None:
+            log.error("the store is not open: alerts to Slack are off")
+            return
+        from chatops.alerting.buttons import register  # noqa: PLC0415
+        from chatops.alerting.service import AlertService  # noqa: PLC0415
+
+        alerts = AlertService(self.config_now, store, slack.client)
+        await alerts.load()
+        register(slack, alerts)
+        daemon.subscribe(alerts.on_event)
+        self.alerts = alerts
+        self._tasks.append(asyncio.create_task(alerts.run()))
+        if not self.config_now().slack.alert_channel:
+            log.warning("no slack.alert_channel: only services with their own alert_channel send alerts")
 
     async def _open_socket(self, slack: SlackApp, settings: SlackSettings) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler  # noqa: PLC0415

@@ -79,18 +79,18 @@ class SlackApp:
         response = await self.client.usergroups_users_list(usergroup=group)
         return list(response.get("users") or [])
 
-    async def _caller(self, user_id: str, channel_id: str) -> Caller:
+    async def caller(self, user_id: str, channel_id: str) -> Caller:
         member_of = await self.membership.member_of(user_id, self._groups())
         return Caller(user_id=user_id, channel_id=channel_id, source="slack", member_of=member_of)
 
-    async def _first(self, kind: str, key: str) -> bool:
+    async def first(self, kind: str, key: str) -> bool:
         if await self._claim(f"{kind}:{key}", kind):
             return True
         log.info("ignoring a repeated %s (%s)", kind, key)
         return False
 
     @staticmethod
-    async def _send(respond: Any, reply: Reply, *, replace: bool = False) -> None:
+    async def send(respond: Any, reply: Reply, *, replace: bool = False) -> None:
         kwargs: dict[str, Any] = {
             "text": reply.text if not reply.blocks else _fallback(reply.text),
             "response_type": "in_channel" if reply.public else "ephemeral",
@@ -105,12 +105,12 @@ class SlackApp:
 
     async def _svc(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
-        if not await self._first("command", str(body.get("trigger_id") or "")):
+        if not await self.first("command", str(body.get("trigger_id") or "")):
             return
         async with self._slots:
-            caller = await self._caller(str(body.get("user_id", "")), str(body.get("channel_id", "")))
+            caller = await self.caller(str(body.get("user_id", "")), str(body.get("channel_id", "")))
             reply = await self.center.svc(caller, str(body.get("text", "")))
-        await self._send(respond, reply)
+        await self.send(respond, reply)
 
     async def _confirm(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         await ack()
@@ -124,14 +124,14 @@ class SlackApp:
                 text=messages.usage_error_text(str(exc)), response_type="ephemeral", replace_original=False
             )
             return
-        if not await self._first("confirm", pending.nonce):  # runs once, however often it is clicked
+        if not await self.first("confirm", pending.nonce):  # runs once, however often it is clicked
             return
         async with self._slots:
             await respond(text=messages.working_text(), replace_original=True)
-            reply = await self.center.confirmed(await self._caller(user, channel), value)
+            reply = await self.center.confirmed(await self.caller(user, channel), value)
         if reply.public:
             await respond(delete_original=True)
-        await self._send(respond, reply)
+        await self.send(respond, reply)
 
     async def _cancel(self, ack: Any, respond: Any) -> None:
         await ack()
@@ -148,11 +148,11 @@ class SlackApp:
             view = blocks.feedback_modal(list(self._services()), metadata)
             await client.views_open(trigger_id=body["trigger_id"], view=view)
             return
-        if not await self._first("command", str(body.get("trigger_id") or "")):
+        if not await self.first("command", str(body.get("trigger_id") or "")):
             return
         async with self._slots:
-            reply = await self.center.feedback(await self._caller(user, channel), text)
-        await self._send(respond, reply)
+            reply = await self.center.feedback(await self.caller(user, channel), text)
+        await self.send(respond, reply)
 
     async def _feedback_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         fields = _view_values(view)
@@ -161,11 +161,11 @@ class SlackApp:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        if not await self._first("view", str(view.get("id", "")) + ":" + str(view.get("hash", ""))):
+        if not await self.first("view", str(view.get("id", "")) + ":" + str(view.get("hash", ""))):
             return
         user = str((body.get("user") or {}).get("id", ""))
         channel = str(json.loads(view.get("private_metadata") or "{}").get("channel", ""))
-        caller = await self._caller(user, channel)
+        caller = await self.caller(user, channel)
         reply = await self.center.feedback(
             caller,
             fields.get("description") or "",

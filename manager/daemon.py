@@ -100,6 +100,7 @@ class Daemon:
         self.store: Store | None = None
         self._store_opener = store_opener
         self.extensions = list(extensions)
+        self._history: list[ev.Event] = []  # events published before the extensions started
         self._executor: Callable[[Command], Awaitable[Result]] | None = None
         self.supervisor: Supervisor | None = None
         self._stop = asyncio.Event()
@@ -118,6 +119,7 @@ class Daemon:
         self.bus.subscribe(_log_event)
         early: list[ev.Event] = []
         stop_buffering = self.bus.subscribe(early.append)
+        stop_history = self.bus.subscribe(self._history.append)
         self.supervisor = supervisor = Supervisor(self.config, loop, reaper, self.bus)
         self._executor = self._guarded(Executor(supervisor, self.reload).execute)
         server = ControlServer(socket_path(self.config), self._executor, self._follow)
@@ -131,6 +133,8 @@ class Daemon:
         await supervisor.start()
         await self._attach_store(early, stop_buffering)
         started = await self._start_extensions()
+        stop_history()
+        self._history.clear()
         await self._stop.wait()
         log.info("stopping every service")
         for extension in reversed(started):
@@ -178,6 +182,13 @@ class Daemon:
             self.report_error(where, exc)
             return False
         return True
+
+    def subscribe(self, handler: Callable[[ev.Event], None]) -> Callable[[], None]:
+        """Subscribe to the bus, first receiving what was published since svcbot started (while an
+        extension starts, services may already have crashed: its alerts must not miss that)."""
+        for event in list(self._history):
+            handler(event)
+        return self.bus.subscribe(handler)
 
     async def execute(self, command: Command) -> Result:
         """Run a command as the control socket would (errors become failed results)."""

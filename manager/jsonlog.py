@@ -46,3 +46,4 @@ def setup_logging(log_file: Path, *, verbose: bool = False, max_bytes: int = 20 
     console = logging.StreamHandler()
     console.setFormatter(logging.Formatter("%(asctime)s svcbot %(levelname)s %(message)s", "%H:%M:%S"))
     root.addHandler(console)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines describe every migration step

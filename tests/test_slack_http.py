@@ -3,6 +3,7 @@ real HTTP to /slack/events, and a fake Slack Web API on loopback recording what 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -30,7 +31,7 @@ from tests.fake_slack import (
 )
 from tests.test_cli import REPO, status
 
-ACCESS = {"admins": ["U0ADMIN"], "operators": ["S0ONCALL"], "channels": ["C0OPS"]}
+ACCESS = {"admins": ["U0ADMIN"], "operators": ["S0ONCALL"], "channels": ["C0OPS", "C0ALERTS"]}
 
 
 @dataclass
@@ -80,36 +81,42 @@ class Bot:
 
 @pytest.fixture
 def bot(tmp_path: Path) -> Iterator[Bot]:
-    port = free_port()
     services = {"web": {"command": program("hang")}, "worker": {"command": program("hang")}}
-    config = write_config(tmp_path, services, http={"listen": f"127.0.0.1:{port}"}, access=ACCESS)
-    with FakeSlack() as fake:
-        fake.set_group("S0ONCALL", ["U0OPS"])
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.url,
-        }
-        env.pop("SLACK_APP_TOKEN", None)
-        log = tmp_path / "daemon.out"
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                [PY, "-m", "chatops.main", "run", "--config", str(config)], stdout=out, stderr=out, env=env
-            )
-        bot = Bot(config, port, proc, fake, log)
-        try:
-            wait_until(lambda: _listening(bot), 30, "svcbot's HTTP listener")
-            wait_until(
-                lambda: all(s["state"] == "running" for s in status(config).values()), 20, "services up"
-            )
-            yield bot
-        finally:
-            proc.terminate()
-            proc.wait(30)
-            leaked = tagged_processes(tmp_path / "state")
-            assert not leaked, f"processes leaked: {leaked}"
+    with FakeSlack() as fake, running_bot(tmp_path, fake, services) as bot:
+        wait_until(
+            lambda: all(s["state"] == "running" for s in status(bot.config).values()), 20, "services up"
+        )
+        yield bot
+
+
+@contextlib.contextmanager
+def running_bot(tmp_path: Path, fake: FakeSlack, services: dict[str, Any], **top: Any) -> Iterator[Bot]:
+    """`svcbot run` (the chatops entry point, in HTTP mode) against `fake`; stopped and checked after."""
+    port = free_port()
+    config = write_config(tmp_path, services, http={"listen": f"127.0.0.1:{port}"}, access=ACCESS, **top)
+    fake.set_group("S0ONCALL", ["U0OPS"])
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.url,
+    }
+    env.pop("SLACK_APP_TOKEN", None)
+    log = tmp_path / "daemon.out"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [PY, "-m", "chatops.main", "run", "--config", str(config)], stdout=out, stderr=out, env=env
+        )
+    bot = Bot(config, port, proc, fake, log)
+    try:
+        wait_until(lambda: _listening(bot), 30, "svcbot's HTTP listener")
+        yield bot
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        leaked = tagged_processes(tmp_path / "state")
+        assert not leaked, f"processes leaked: {leaked}"
 
 
 def _listening(bot: Bot) -> bool:
@@ -264,3 +271,68 @@ def test_socket_mode_takes_commands_over_the_websocket(tmp_path: Path) -> None:
         finally:
             proc.terminate()
             proc.wait(30)
+
+
+def test_alerts_are_grouped_escaped_acknowledged_and_survive_a_slack_outage(tmp_path: Path) -> None:
+    """Two services failing together make one alert in the alert channel, written to the outbox while
+    Slack is down and delivered after; log text is escaped; Acknowledge updates the message in place."""
+    services = {
+        "shouty": {"command": program("shout"), "restart": "never", "owners": ["S0ONCALL"]},
+        "crashy": {"command": program("crash_later", "0.05"), "restart": "never"},
+        "web": {"command": program("hang")},
+    }
+    with FakeSlack() as fake:
+        top = {"slack": {"alert_channel": "C0ALERTS"}, "alerts": {"group_wait": "300ms"}}
+        fake.fail("chat.postMessage", times=3, status=503)  # Slack failing: retried from the outbox
+        with running_bot(tmp_path, fake, services, **top) as bot:
+            db = tmp_path / "state" / "svcbot.db"
+            wait_until(lambda: _pending_alerts(db) >= 1, 30, "the alert in the outbox while Slack fails")
+            (post,) = fake.wait_for("chat.postMessage", where=_top_level, timeout=90)
+            assert post.params["channel"] == "C0ALERTS"
+            shown = json.dumps(post.params["blocks"])
+            assert "shouty" in shown and "crashy" in shown
+            assert "<!channel>" not in shown and "<!subteam^S0ONCALL>" in shown
+            bot.signed(interaction_body(_click(fake, post.params["blocks"], "alert_ack", "U0OPS")))
+            (update,) = fake.wait_for("chat.update", where=_acknowledged, timeout=30)
+            assert update.params["ts"] == post.response["ts"]
+            wait_until(lambda: _pending_alerts(db) == 0, 30, "the outbox drained")
+            assert ("ack", "U0OPS", 1) in audit_rows(bot.config)
+
+
+def _top_level(call: Any) -> bool:
+    return bool(call.ok) and "thread_ts" not in call.params
+
+
+def _acknowledged(call: Any) -> bool:
+    return "Acknowledged" in json.dumps(call.params.get("blocks"))
+
+
+def _click(
+    fake: FakeSlack, message_blocks: list[dict[str, Any]], action_id: str, user: str
+) -> dict[str, Any]:
+    button = next(
+        e
+        for b in message_blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action_id
+    )
+    return {
+        "type": "block_actions",
+        "user": {"id": user},
+        "channel": {"id": "C0ALERTS"},
+        "team": {"id": "T0TEAM"},
+        "api_app_id": "A0SVCBOT",
+        "trigger_id": f"t-{time.monotonic_ns()}",
+        "response_url": fake.response_url(),
+        "actions": [{"action_id": action_id, "block_id": "b", "value": button["value"], "type": "button"}],
+        "container": {"type": "message"},
+    }
+
+
+def _pending_alerts(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute("SELECT count(*) FROM alert WHERE status = 'pending'").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
