@@ -22,9 +22,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## svcbot against supervisord in the same run, then the store on SQLite and PostgreSQL
+bench: $(STAMP)  ## svcbot against supervisord in the same run, the store on SQLite and PostgreSQL, Slack acks and an alert storm
 	PYTHONPATH=. $(BIN)/python bench/run.py
 	PYTHONPATH=. $(BIN)/python bench/store.py
+	PYTHONPATH=. $(BIN)/python bench/chatops.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache examples/.svcbot

@@ -83,6 +83,7 @@ class SlackFrontEnd:
             listen.port,
             self.health,
             app=self.slack.app if self.slack and not settings_socket(self.slack) else None,
+            gate=self.slack.gate if self.slack else None,
         )
         try:
             await self.server.start()

@@ -8,6 +8,7 @@ gone quiet, with the reasons in the JSON body.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,7 +17,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
-__all__ = ["HttpServer"]
+__all__ = ["AckGate", "HttpServer"]
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +25,31 @@ Check = Callable[[], Awaitable[dict[str, Any]]]
 MAX_BODY = 1024 * 1024  # Slack payloads are far smaller; anything bigger is not Slack
 
 
+class AckGate:
+    """Acks before work. Slack gives three seconds for an ack, and every request's work (rendering,
+    answering through response_url) runs on the same event loop as the next request's ack: under a
+    burst, work would delay acks. Work waits here until no request is being acknowledged (at most
+    `patience` seconds, so a steady stream of requests cannot starve the work either)."""
+
+    def __init__(self, patience: float = 0.5) -> None:
+        self.in_flight = 0
+        self.patience = patience
+
+    async def after_acks(self) -> None:
+        deadline = asyncio.get_running_loop().time() + self.patience
+        while self.in_flight and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.002)
+
+
 class HttpServer:
-    def __init__(self, host: str, port: int, health: Check, app: AsyncApp | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, health: Check, app: AsyncApp | None = None, gate: AckGate | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self._health = health
         self._app = app
+        self._gate = gate or AckGate()
         self._runner: web.AppRunner | None = None
 
     def routes(self) -> web.Application:
@@ -56,7 +76,11 @@ class HttpServer:
 
     async def _slack(self, request: web.Request) -> web.Response:
         assert self._app is not None
-        response = await self._app.async_dispatch(await to_bolt_request(request))
+        self._gate.in_flight += 1
+        try:
+            response = await self._app.async_dispatch(await to_bolt_request(request))
+        finally:
+            self._gate.in_flight -= 1
         return await to_aiohttp_response(response)
 
     async def _healthz(self, _request: web.Request) -> web.Response:

@@ -21,6 +21,7 @@ from chatops import blocks, messages
 from chatops.access import GroupMembership
 from chatops.center import Caller, CommandCenter, Reply
 from chatops.confirm import ConfirmError
+from chatops.server import AckGate
 from chatops.settings import SlackSettings
 
 __all__ = ["SlackApp", "make_client"]
@@ -56,6 +57,7 @@ class SlackApp:
         self._groups = groups
         self._services = services
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
+        self.gate = AckGate()
         self.membership = GroupMembership(self._fetch_group)
         self.app = AsyncApp(
             client=self.client,
@@ -105,6 +107,7 @@ class SlackApp:
 
     async def _svc(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
+        await self.gate.after_acks()
         if not await self.first("command", str(body.get("trigger_id") or "")):
             return
         async with self._slots:
@@ -114,6 +117,7 @@ class SlackApp:
 
     async def _confirm(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         await ack()
+        await self.gate.after_acks()
         value = str(action.get("value", ""))
         user = str((body.get("user") or {}).get("id", ""))
         channel = str((body.get("channel") or {}).get("id", ""))
