@@ -25,7 +25,7 @@ lint: $(STAMP)
 bench: $(STAMP)  ## svcbot against supervisord in the same run, the store on SQLite and PostgreSQL, Slack acks and an alert storm
 	PYTHONPATH=. $(BIN)/python bench/run.py
 	PYTHONPATH=. $(BIN)/python bench/store.py
-	PYTHONPATH=. $(BIN)/python bench/chatops.py
+	PYTHONPATH=. $(BIN)/python bench/slack.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache examples/.svcbot

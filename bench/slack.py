@@ -7,7 +7,7 @@
    top-level posts in the alert channel in the first two minutes (target <= 5), whether every service
    is named in a post or an update, and whether the outbox is empty at the end (no alert lost).
 
-Run with `make bench`, or `PYTHONPATH=. python bench/chatops.py [--quick]` (quick: a 30 s storm window).
+Run with `make bench`, or `PYTHONPATH=. python bench/slack.py [--quick]` (quick: a 30 s storm window).
 """
 
 from __future__ import annotations
