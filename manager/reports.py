@@ -38,6 +38,15 @@ MANAGER_SERVICE = "svcbot"  # the service name of the manager's own errors
 OOM_EXIT_CODE = 137  # 128 + SIGKILL, what a shell wrapper reports for a killed child
 
 
+def _memory_total() -> int:
+    try:
+        import psutil  # noqa: PLC0415 - only where reports are made (the store's writer thread)
+
+        return int(psutil.virtual_memory().total)
+    except Exception:
+        return 0
+
+
 @dataclass(frozen=True)
 class Host:
     """Where svcbot runs: recorded with every report."""
@@ -46,6 +55,8 @@ class Host:
     system: str = field(default_factory=lambda: f"{platform.system()} {platform.release()}")
     python: str = field(default_factory=platform.python_version)
     svcbot_pid: int = field(default_factory=os.getpid)
+    cpus: int = field(default_factory=lambda: os.cpu_count() or 0)
+    memory: int = field(default_factory=_memory_total)  # bytes of RAM, 0 if unknown
 
 
 def _uid() -> str:
@@ -189,6 +200,8 @@ def _environment(spec: ServiceSpec | None, host: Host) -> dict[str, Any]:
         "os": host.system,
         "python": host.python,
         "svcbot_pid": host.svcbot_pid,
+        "cpus": host.cpus,
+        "memory": host.memory,
         "command": list(redact_argv(spec.argv)) if spec else [sys.executable],
         "cwd": str(spec.cwd) if spec else os.getcwd(),
         "env": redact_env(env),

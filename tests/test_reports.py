@@ -10,7 +10,7 @@ from manager import events as ev
 from manager.reports import Host, event_record, occurrence_record, oom_likely
 from manager.spec import LimitsSpec, ServiceSpec
 
-HOST = Host(hostname="box", system="Linux 6.1", python="3.11.7", svcbot_pid=42)
+HOST = Host(hostname="box", system="Linux 6.1", python="3.11.7", svcbot_pid=42, cpus=2, memory=1 << 30)
 
 TRACEBACK = (
     "starting worker",
