@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 
 import psutil
 
-from manager.sampler import Run, Sampler, proc_table
+from manager.sampler import FD_EVERY, Run, Sampler, proc_table
 
 BUSY = (
     "import sys\n"
@@ -82,3 +83,20 @@ def test_proc_table_sees_this_process() -> None:
     me = proc_table()[psutil.Process().pid]
     assert me.ppid == psutil.Process().ppid()
     assert me.state in ("R", "S")
+
+
+def test_open_files_are_recounted_every_few_rounds(tmp_path) -> None:
+    """Open files are counted on the first round and every FD_EVERY rounds; in between the last
+    count stands (listing /proc/PID/fd is most of a round's cost and no limit depends on it)."""
+    sampler = Sampler()
+    me = [Run("me", os.getpid(), "r")]  # this process: the test can change its open files
+    first = sampler.sample(me)["me"].open_files
+    extra = [open(tmp_path / f"f{i}", "w") for i in range(5)]  # noqa: SIM115 - held open on purpose
+    try:
+        between = [sampler.sample(me)["me"].open_files for _ in range(FD_EVERY - 1)]
+        recounted = sampler.sample(me)["me"].open_files
+    finally:
+        for fh in extra:
+            fh.close()
+    assert between == [first] * (FD_EVERY - 1)
+    assert recounted >= first + 5
