@@ -366,8 +366,24 @@ def _alert_state_lines(incident: Mapping[str, Any], silenced_until: Any) -> list
 def _alert_service_blocks(services: Sequence[Mapping[str, Any]]) -> list[Block]:
     blocks = _sections(_pack(m.alert_service_line(s) for s in services[:ALERT_MAX_LINES]))
     if len(services) > ALERT_MAX_LINES:
-        blocks.append(_context(m.alert_more_text(len(services) - ALERT_MAX_LINES)))
+        # A storm: the rest by name only, so every service is still named (and found by a search).
+        rest = [m.service_name(s.get("name")) for s in services[ALERT_MAX_LINES:]]
+        blocks.append(_context(m.alert_more_text(len(rest)) + ":"))
+        blocks += [_section(", ".join(chunk)) for chunk in _pack_names(rest)]
     return blocks
+
+
+def _pack_names(names: Sequence[str], limit: int = _SECTION_MAX) -> list[list[str]]:
+    """Names into comma-separated chunks that each fit a section."""
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for name in names:
+        if chunks[-1] and size + len(name) + 2 > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(name)
+        size += len(name) + 2
+    return [chunk for chunk in chunks if chunk]
 
 
 def _alert_context(incident: Mapping[str, Any], services: Sequence[Mapping[str, Any]]) -> Block:

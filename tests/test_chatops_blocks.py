@@ -331,7 +331,7 @@ def test_golden_alert_recovered() -> None:
 
 
 def test_golden_alert_storm() -> None:
-    """A storm of 100 services lists 40, firing first, then "and 60 more"; no per-service buttons."""
+    """A storm of 100 services details 40, firing first, then names the other 60; no per-service buttons."""
     assert_golden("alert_storm", b.alert_message(storm()))
 
 
@@ -429,6 +429,7 @@ def test_storm_alert_fits_and_says_and_n_more() -> None:
     assert "Owners:" in texts and "and 10 more" in texts  # 30 owner groups, 20 mentioned
     lines = "\n".join(sections(message)).count(":red_circle:")
     assert lines == 40  # the 90 firing ones come before the 10 recovered ones
+    assert all(f"svc-{i:03d}" in texts for i in range(100))  # every service is named
 
 
 def test_long_alert_title_is_cut_to_the_header_limit() -> None:
