@@ -21,20 +21,21 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from manager.events import ResourceSample
 from manager.process import find_tagged
 
-__all__ = ["ProcStat", "Sampler", "parent_map", "proc_table"]
+__all__ = ["ProcStat", "Sampler", "parent_map", "parse_stat", "proc_table", "read_stats"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 FD_EVERY = 6  # rounds between counts of open files (once a minute at the default 10 s interval)
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-@dataclass(frozen=True)
-class ProcStat:
-    """The fields of /proc/PID/stat that sampling needs."""
+class ProcStat(NamedTuple):
+    """The fields of /proc/PID/stat that sampling needs (a NamedTuple: made for every process of a
+    tree every round, where a frozen dataclass costs twice as much)."""
 
     ppid: int
     state: str
@@ -43,22 +44,24 @@ class ProcStat:
     rss: int  # bytes
 
 
-def _parse_stat(raw: bytes) -> ProcStat:
-    # Fields after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-    # utime stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss ...
-    fields = raw[raw.rfind(b")") + 2 :].split()
+def parse_stat(rest: bytes) -> ProcStat:
+    """`rest` is /proc/PID/stat after "(comm) ": state ppid pgrp session tty tpgid flags minflt
+    cminflt majflt cmajflt utime stime cutime cstime priority nice num_threads itrealvalue
+    starttime vsize rss ..."""
+    fields = rest.split()
     return ProcStat(
-        ppid=int(fields[1]),
-        state=fields[0].decode(),
-        ticks=int(fields[11]) + int(fields[12]),
-        threads=int(fields[17]),
-        rss=int(fields[21]) * _PAGE,
+        int(fields[1]),
+        fields[0].decode(),
+        int(fields[11]) + int(fields[12]),
+        int(fields[17]),
+        int(fields[21]) * _PAGE,
     )
 
 
-def proc_table() -> dict[int, ProcStat]:
-    """Every process's stat, from one pass over /proc."""
-    table = {}
+def read_stats() -> dict[int, bytes]:
+    """Every process's /proc/PID/stat after "(comm) ", from one pass over /proc; parsed later, and
+    only for the processes of a service tree."""
+    stats = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -68,17 +71,24 @@ def proc_table() -> dict[int, ProcStat]:
                 raw = os.read(fd, 4096)
             finally:
                 os.close(fd)
-            table[int(name)] = _parse_stat(raw)
-        except (OSError, ValueError, IndexError):
+        except OSError:
             continue  # gone meanwhile
-    return table
+        stats[int(name)] = raw[raw.rfind(b")") + 2 :]
+    return stats
 
 
-def parent_map(table: Mapping[int, ProcStat] | None = None) -> dict[int, list[int]]:
+def proc_table() -> dict[int, ProcStat]:
+    """Every process's stat, parsed."""
+    return {pid: parse_stat(rest) for pid, rest in read_stats().items()}
+
+
+def parent_map(stats: Mapping[int, bytes] | None = None) -> dict[int, list[int]]:
     """ppid -> child PIDs for every process."""
     children: dict[int, list[int]] = defaultdict(list)
-    for pid, stat in (proc_table() if table is None else table).items():
-        children[stat.ppid].append(pid)
+    for pid, rest in (read_stats() if stats is None else stats).items():
+        parts = rest.split(maxsplit=2)
+        if len(parts) > 1:
+            children[int(parts[1])].append(pid)
     return children
 
 
@@ -117,7 +127,7 @@ class Sampler:
         self._at = time.monotonic()
 
     def sample(self, runs: list[Run]) -> dict[str, ResourceSample]:
-        table = proc_table()
+        table = read_stats()
         now = time.monotonic()
         elapsed, self._at = now - self._at, now
         children = parent_map(table)
@@ -156,7 +166,7 @@ class Sampler:
     def _sample_tree(
         self,
         pids: list[int],
-        table: Mapping[int, ProcStat],
+        table: Mapping[int, bytes],
         elapsed: float,
         ticks: dict[int, int],
         count_fds: bool,
@@ -164,8 +174,14 @@ class Sampler:
         cpu_ticks = 0
         rss = threads = fds = count = 0
         for pid in pids:
-            stat = table.get(pid)
-            if stat is None or stat.state == "Z":
+            rest = table.get(pid)
+            if rest is None:
+                continue
+            try:
+                stat = parse_stat(rest)
+            except (ValueError, IndexError):
+                continue
+            if stat.state == "Z":
                 continue
             before = self._ticks.get(pid)
             if before is not None:
