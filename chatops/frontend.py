@@ -82,7 +82,7 @@ class SlackFrontEnd:
             listen.host,
             listen.port,
             self.health,
-            app=self.slack.app if self.slack and not settings_socket(self.slack) else None,
+            app=self.slack.app if self.slack and not self.slack.settings.socket_mode else None,
             gate=self.slack.gate if self.slack else None,
         )
         try:
@@ -241,7 +241,3 @@ class SlackFrontEnd:
                 log.warning("Slack did not answer: %s", exc)
                 continue
             self.last_slack_ok = time.monotonic()
-
-
-def settings_socket(slack: SlackApp) -> bool:
-    return slack.settings.socket_mode
