@@ -89,20 +89,26 @@ def bot(tmp_path: Path) -> Iterator[Bot]:
         yield bot
 
 
+HTTP_MODE = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+SOCKET_MODE = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}
+
+
 @contextlib.contextmanager
-def running_bot(tmp_path: Path, fake: FakeSlack, services: dict[str, Any], **top: Any) -> Iterator[Bot]:
-    """`svcbot run` (the chatops entry point, in HTTP mode) against `fake`; stopped and checked after."""
+def running_bot(
+    tmp_path: Path,
+    fake: FakeSlack,
+    services: dict[str, Any],
+    *,
+    tokens: dict[str, str] = HTTP_MODE,
+    **top: Any,
+) -> Iterator[Bot]:
+    """`svcbot run` (the chatops entry point) against `fake` with `tokens` as its Slack environment;
+    stopped, and checked for leftovers, afterwards."""
     port = free_port()
     config = write_config(tmp_path, services, http={"listen": f"127.0.0.1:{port}"}, access=ACCESS, **top)
     fake.set_group("S0ONCALL", ["U0OPS"])
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake.url,
-    }
-    env.pop("SLACK_APP_TOKEN", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    env.update(tokens, PYTHONPATH=str(REPO), SLACK_API_URL=fake.url)
     log = tmp_path / "daemon.out"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
@@ -117,6 +123,10 @@ def running_bot(tmp_path: Path, fake: FakeSlack, services: dict[str, Any], **top
         proc.wait(30)
         leaked = tagged_processes(tmp_path / "state")
         assert not leaked, f"processes leaked: {leaked}"
+
+
+def _running(bot: Bot, *names: str) -> None:
+    wait_until(lambda: all(status(bot.config)[n]["state"] == "running" for n in names), 20, f"{names} up")
 
 
 def _listening(bot: Bot) -> bool:
@@ -238,39 +248,30 @@ def test_feedback_with_text_and_through_the_modal(bot: Bot) -> None:
 def test_socket_mode_takes_commands_over_the_websocket(tmp_path: Path) -> None:
     """With SLACK_APP_TOKEN, svcbot connects out over Socket Mode, acks an envelope, answers it, and
     serves /healthz but no /slack/events."""
-    port = free_port()
-    config = write_config(
-        tmp_path, {"web": {"command": program("hang")}}, http={"listen": f"127.0.0.1:{port}"}, access=ACCESS
-    )
-    with FakeSlack() as fake:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_APP_TOKEN": APP_TOKEN,
-            "SLACK_API_URL": fake.url,
-        }
-        env.pop("SLACK_SIGNING_SECRET", None)
-        log = tmp_path / "daemon.out"
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                [PY, "-m", "chatops.main", "run", "--config", str(config)], stdout=out, stderr=out, env=env
-            )
-        bot = Bot(config, port, proc, fake, log)
-        try:
-            fake.wait_socket_connected(30)
-            url = fake.response_url()
-            payload = slash_command_payload("/svc", "status", "U0VIEWER", "C0OPS", response_url=url)
-            envelope = fake.socket_send("slash_commands", payload)
-            fake.wait_socket_ack(envelope, 10)
-            (reply,) = bot.responses(url)
-            assert "*web*" in json.dumps(reply["blocks"])
-            wait_until(lambda: _listening(bot), 10, "/healthz")
-            assert bot.healthz()[1]["slack"] == "ok"
-            assert bot.post("x=1")[0] == 404  # no /slack/events in Socket Mode
-        finally:
-            proc.terminate()
-            proc.wait(30)
+    services = {"web": {"command": program("hang")}}
+    with FakeSlack() as fake, running_bot(tmp_path, fake, services, tokens=SOCKET_MODE) as bot:
+        fake.wait_socket_connected(30)
+        url = fake.response_url()
+        payload = slash_command_payload("/svc", "status", "U0VIEWER", "C0OPS", response_url=url)
+        envelope = fake.socket_send("slash_commands", payload)
+        fake.wait_socket_ack(envelope, 10)
+        (reply,) = bot.responses(url)
+        assert "*web*" in json.dumps(reply["blocks"])
+        assert bot.healthz()[1]["slack"] == "ok"
+        assert bot.post("x=1")[0] == 404  # no /slack/events in Socket Mode
+
+
+def test_a_rejected_token_is_one_clear_error_and_the_rest_runs(tmp_path: Path) -> None:
+    """A bot token Slack refuses is named once in the log; supervision and /healthz go on without Slack."""
+    services = {"web": {"command": program("hang")}}
+    tokens = {"SLACK_BOT_TOKEN": "xoxb-not-this-one", "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+    with FakeSlack() as fake, running_bot(tmp_path, fake, services, tokens=tokens) as bot:
+        _running(bot, "web")
+        assert bot.healthz() == (200, {"ok": True, "database": "ok", "slack": "off"})
+        assert bot.post("x=1")[0] == 404
+        log = bot.log.read_text()
+        assert log.count("SLACK_BOT_TOKEN was rejected by Slack (invalid_auth)") == 1
+        assert "xoxb-not-this-one" not in log
 
 
 def test_alerts_are_grouped_escaped_acknowledged_and_survive_a_slack_outage(tmp_path: Path) -> None:
