@@ -9,6 +9,7 @@ database (or, while the database is away, into memory: a retried request must st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
+from chatops import messages
 from chatops.access import AccessPolicy
 from chatops.center import CommandCenter
 from chatops.confirm import Signer, load_or_create_key
@@ -56,6 +58,7 @@ class SlackFrontEnd:
         self.center: CommandCenter | None = None
         self.alerts: AlertService | None = None
         self.last_slack_ok: float | None = None
+        self._down_since: float | None = None  # monotonic time of the first failed probe
         self._policy: tuple[Any, AccessPolicy] | None = None
         self._seen: dict[str, None] = {}  # idempotency keys while the database is away
         self._tasks: list[asyncio.Task[None]] = []
@@ -235,9 +238,24 @@ class SlackFrontEnd:
     async def _probe_forever(self, slack: SlackApp) -> None:
         while True:
             await asyncio.sleep(PROBE_INTERVAL)
-            try:
-                await slack.client.auth_test()
-            except Exception as exc:
+            await self.probe(slack)
+
+    async def probe(self, slack: SlackApp) -> None:
+        """One call to Slack. After an outage, the first success posts a notice to the alert channel:
+        the team should know that alerts may have arrived late (the outbox held them)."""
+        try:
+            await slack.client.auth_test()
+        except Exception as exc:
+            if self._down_since is None:
+                self._down_since = time.monotonic()
                 log.warning("Slack did not answer: %s", exc)
-                continue
-            self.last_slack_ok = time.monotonic()
+            return
+        self.last_slack_ok = time.monotonic()
+        if self._down_since is None:
+            return
+        outage, self._down_since = time.monotonic() - self._down_since, None
+        log.info("Slack answers again after %.0fs", outage)
+        channel = self.config_now().slack.alert_channel
+        if channel:
+            with contextlib.suppress(Exception):
+                await slack.client.chat_postMessage(channel=channel, text=messages.reconnected_text(outage))

@@ -308,6 +308,15 @@ def help_line(usage: str, description: str) -> str:
     return f"`{escape(usage)}`  {escape(description)}"
 
 
+def reconnected_text(outage_s: float) -> str:
+    """Posted to the alert channel when Slack answers svcbot again after an outage."""
+    outage = format_duration(round(outage_s))
+    return (
+        f":electric_plug: svcbot is connected to Slack again after {outage} without it. "
+        "Alerts from that time were kept and are delivered now, in order."
+    )
+
+
 def working_text() -> str:
     """Replaces a confirmation prompt while the command runs, so a second click has nothing to press."""
     return ":hourglass_flowing_sand: Working on it…"
