@@ -276,7 +276,8 @@ def test_a_rejected_token_is_one_clear_error_and_the_rest_runs(tmp_path: Path) -
 
 def test_alerts_are_grouped_escaped_acknowledged_and_survive_a_slack_outage(tmp_path: Path) -> None:
     """Two services failing together make one alert in the alert channel, written to the outbox while
-    Slack is down and delivered after; log text is escaped; Acknowledge updates the message in place."""
+    Slack is down and delivered after; log text is escaped; Acknowledge updates the message in place,
+    after waiting out a 429."""
     services = {
         "shouty": {"command": program("shout"), "restart": "never", "owners": ["S0ONCALL"]},
         "crashy": {"command": program("crash_later", "0.05"), "restart": "never"},
@@ -293,6 +294,7 @@ def test_alerts_are_grouped_escaped_acknowledged_and_survive_a_slack_outage(tmp_
             shown = json.dumps(post.params["blocks"])
             assert "shouty" in shown and "crashy" in shown
             assert "<!channel>" not in shown and "<!subteam^S0ONCALL>" in shown
+            fake.rate_limit("chat.update", times=1, retry_after=1)  # the update waits out a 429
             bot.signed(interaction_body(_click(fake, post.params["blocks"], "alert_ack", "U0OPS")))
             (update,) = fake.wait_for("chat.update", where=_acknowledged, timeout=30)
             assert update.params["ts"] == post.response["ts"]
@@ -337,3 +339,36 @@ def _pending_alerts(db: Path) -> int:
             return int(conn.execute("SELECT count(*) FROM alert WHERE status = 'pending'").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
+
+
+def test_logs_and_silence_from_a_single_service_alert(tmp_path: Path) -> None:
+    """An alert for one service offers Logs (answered privately, escaped) and Silence (a modal; the
+    alert then says it is silenced, and the silence is audited)."""
+    services = {"shouty": {"command": program("shout"), "restart": "never"}}
+    top = {"slack": {"alert_channel": "C0ALERTS"}, "alerts": {"group_wait": "200ms"}}
+    with FakeSlack() as fake, running_bot(tmp_path, fake, services, **top) as bot:
+        (post,) = fake.wait_for("chat.postMessage", where=_top_level, timeout=60)
+        logs_click = _click(fake, post.params["blocks"], "alert_logs", "U0OPS")
+        bot.signed(interaction_body(logs_click))
+        (logs,) = bot.responses(logs_click["response_url"])
+        shown = json.dumps(logs["blocks"])
+        assert logs["response_type"] == "ephemeral" and "about to fail" in shown and "<!channel>" not in shown
+        bot.signed(interaction_body(_click(fake, post.params["blocks"], "alert_silence", "U0OPS")))
+        (opened,) = fake.wait_for("views.open")
+        view = opened.params["view"]
+        values = {"duration": {"value": {"type": "static_select", "selected_option": {"value": "4h"}}}}
+        submission = {
+            "type": "view_submission",
+            "user": {"id": "U0OPS"},
+            "team": {"id": "T0TEAM"},
+            "api_app_id": "A0SVCBOT",
+            "view": {**view, "id": "V2", "hash": "h1", "state": {"values": values}},
+        }
+        assert bot.signed(interaction_body(submission))[0] == 200
+        (update,) = fake.wait_for(
+            "chat.update", where=lambda c: "Silenced" in json.dumps(c.params), timeout=30
+        )
+        assert update.params["ts"] == post.response["ts"]
+        wait_until(
+            lambda: any(c == "silence" for c, _, _ in audit_rows(bot.config)), 10, "the silence audited"
+        )
