@@ -298,7 +298,7 @@ def test_alerts_are_grouped_escaped_acknowledged_and_survive_a_slack_outage(tmp_
             bot.signed(interaction_body(_click(fake, post.params["blocks"], "alert_ack", "U0OPS")))
             (update,) = fake.wait_for("chat.update", where=_acknowledged, timeout=30)
             assert update.params["ts"] == post.response["ts"]
-            assert [c.status for c in fake.calls("chat.update")][0] == 429
+            assert fake.calls("chat.update")[0].status == 429
             wait_until(lambda: _pending_alerts(db) == 0, 30, "the outbox drained")
             assert ("ack", "U0OPS", 1) in audit_rows(bot.config)
 
