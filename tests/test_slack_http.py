@@ -100,6 +100,7 @@ def running_bot(
     services: dict[str, Any],
     *,
     tokens: dict[str, str] = HTTP_MODE,
+    healthy: bool = True,
     **top: Any,
 ) -> Iterator[Bot]:
     """`svcbot run` (the chatops entry point) against `fake` with `tokens` as its Slack environment;
@@ -116,7 +117,7 @@ def running_bot(
         )
     bot = Bot(config, port, proc, fake, log)
     try:
-        wait_until(lambda: _listening(bot), 30, "svcbot's HTTP listener")
+        wait_until(lambda: _listening(bot, healthy), 30, "svcbot's HTTP listener")
         yield bot
     finally:
         proc.terminate()
@@ -129,13 +130,15 @@ def _running(bot: Bot, *names: str) -> None:
     wait_until(lambda: all(status(bot.config)[n]["state"] == "running" for n in names), 20, f"{names} up")
 
 
-def _listening(bot: Bot) -> bool:
+def _listening(bot: Bot, healthy: bool = True) -> bool:
+    """svcbot answers /healthz (with 200, or with anything when it is not expected to be healthy)."""
     if bot.proc.poll() is not None:
         raise AssertionError(f"svcbot exited: {bot.log.read_text()[-3000:]}")
     try:
-        return bot.healthz()[0] == 200
+        code = bot.healthz()[0]
     except OSError:
         return False
+    return code == 200 or not healthy
 
 
 def audit_rows(config: Path) -> list[tuple[str, str, int]]:
@@ -284,7 +287,7 @@ def test_alerts_are_grouped_escaped_acknowledged_and_survive_a_slack_outage(tmp_
         "web": {"command": program("hang")},
     }
     with FakeSlack() as fake:
-        top = {"slack": {"alert_channel": "C0ALERTS"}, "alerts": {"group_wait": "300ms"}}
+        top: dict[str, Any] = {"slack": {"alert_channel": "C0ALERTS"}, "alerts": {"group_wait": "300ms"}}
         fake.fail("chat.postMessage", times=3, status=503)  # Slack failing: retried from the outbox
         with running_bot(tmp_path, fake, services, **top) as bot:
             db = tmp_path / "state" / "svcbot.db"
@@ -346,7 +349,7 @@ def test_logs_and_silence_from_a_single_service_alert(tmp_path: Path) -> None:
     """An alert for one service offers Logs (answered privately, escaped) and Silence (a modal; the
     alert then says it is silenced, and the silence is audited)."""
     services = {"shouty": {"command": program("shout"), "restart": "never"}}
-    top = {"slack": {"alert_channel": "C0ALERTS"}, "alerts": {"group_wait": "200ms"}}
+    top: dict[str, Any] = {"slack": {"alert_channel": "C0ALERTS"}, "alerts": {"group_wait": "200ms"}}
     with FakeSlack() as fake, running_bot(tmp_path, fake, services, **top) as bot:
         (post,) = fake.wait_for("chat.postMessage", where=_top_level, timeout=60)
         logs_click = _click(fake, post.params["blocks"], "alert_logs", "U0OPS")
@@ -373,3 +376,24 @@ def test_logs_and_silence_from_a_single_service_alert(tmp_path: Path) -> None:
         wait_until(
             lambda: any(c == "silence" for c, _, _ in audit_rows(bot.config)), 10, "the silence audited"
         )
+
+
+def test_without_tokens_slack_is_off_and_said_once(tmp_path: Path) -> None:
+    """No SLACK_BOT_TOKEN: one line says Slack is off; services, the store and /healthz work."""
+    services = {"web": {"command": program("hang")}}
+    with FakeSlack() as fake, running_bot(tmp_path, fake, services, tokens={}) as bot:
+        _running(bot, "web")
+        assert bot.healthz() == (200, {"ok": True, "database": "ok", "slack": "off"})
+        assert bot.log.read_text().count("no SLACK_BOT_TOKEN: Slack is off") == 1
+        assert not fake.calls()
+
+
+def test_healthz_fails_while_the_database_is_unreachable(tmp_path: Path) -> None:
+    """With the database away, /healthz answers 503 and says why; supervision goes on."""
+    services = {"web": {"command": program("hang")}}
+    dead: dict[str, Any] = {"database": "postgresql://nobody@127.0.0.1:1/svcbot"}
+    with FakeSlack() as fake, running_bot(tmp_path, fake, services, healthy=False, **dead) as bot:
+        _running(bot, "web")
+        code, report = bot.healthz()
+        assert code == 503 and not report["ok"]
+        assert report["database"].startswith("unreachable") and report["slack"] == "ok"

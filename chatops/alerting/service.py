@@ -62,6 +62,7 @@ class AlertService:
         self._retry: dict[int, float] = {}  # alert id -> monotonic time of its next attempt
         self._dropped: set[str] = set()  # notifications whose Post failed for good
         self.policy = AlertPolicy(**self._settings())
+        self._unrecorded: list[outbox.OutboxRow] = []
         self.delivered = 0
 
     def _settings(self) -> dict[str, Any]:
@@ -69,9 +70,14 @@ class AlertService:
         return {"group_wait": alerts.group_wait, "repeat_interval": alerts.repeat_interval}
 
     async def load(self) -> None:
+        """The policy's saved state; with the database away, a fresh policy (alerts still work)."""
         from manager.store.runtime import load_state  # noqa: PLC0415
 
-        state = await asyncio.to_thread(load_state, self._store.db, STATE_NAME)
+        try:
+            state = await asyncio.to_thread(load_state, self._store.db, STATE_NAME)
+        except Exception as exc:
+            log.warning("alert state not loaded (%s): starting afresh", type(exc).__name__)
+            return
         if state:
             self.policy = AlertPolicy.from_state(state, **self._settings())
 
@@ -118,9 +124,13 @@ class AlertService:
         await self.deliver()
 
     async def record(self, actions: list[Action]) -> None:
-        rows = [row for row in (_row(a) for a in actions) if row is not None]
+        """Write the decided messages to the outbox. While the database is away they wait here, in
+        memory and in order, and go in first when it answers again."""
+        rows = self._unrecorded + [row for row in (_row(a) for a in actions) if row is not None]
+        self._unrecorded = rows
         if rows:
             await asyncio.to_thread(outbox.enqueue, self._store.db, rows)
+            self._unrecorded = []
         if rows or any(not isinstance(a, Suppressed) for a in actions):
             await self._save()
 
