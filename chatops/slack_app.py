@@ -32,6 +32,18 @@ MAX_CONCURRENT = 8  # commands running at once; acks are never behind this
 Claim = Callable[[str, str], Awaitable[bool]]
 
 
+class _TokenFromClient(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and then warns that the client's token
+    wins, which is what svcbot wants (the client carries SLACK_API_URL): not worth a line at start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_BOLT_LOG = logging.getLogger("svcbot.slack")
+_BOLT_LOG.addFilter(_TokenFromClient())
+
+
 def make_client(settings: SlackSettings) -> AsyncWebClient:
     """The Web API client: SLACK_API_URL as its base, Retry-After honoured on 429s."""
     client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10)
@@ -64,7 +76,7 @@ class SlackApp:
             signing_secret=settings.signing_secret,
             request_verification_enabled=not settings.socket_mode,
             process_before_response=False,
-            logger=logging.getLogger("svcbot.slack"),
+            logger=_BOLT_LOG,
         )
         self._register()
 
