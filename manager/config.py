@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from manager.schedule import parse_schedule
 from manager.spec import (
     AccessSpec,
     AlertsSpec,
@@ -805,11 +806,19 @@ def _alerts(value: _Value) -> AlertsSpec:
     )
 
 
+def _schedule(value: _Value) -> str:
+    """The digest schedule, checked now ("mon 09:00", "daily 08:00"); kept in its canonical form."""
+    try:
+        return str(parse_schedule(_string(value)))
+    except ValueError as exc:
+        raise value.error(str(exc)) from None
+
+
 def _digest(value: _Value) -> DigestSpec:
     m = _Map(value, ("schedule", "timezone"))
     default = DigestSpec()
     return DigestSpec(
-        schedule=m.get("schedule", _string, default.schedule),
+        schedule=m.get("schedule", _schedule, default.schedule),
         timezone=m.get("timezone", _timezone, default.timezone),
     )
 

@@ -247,6 +247,15 @@ def test_bad_database_env_names_the_variable(tmp_path: Path) -> None:
         load(tmp_path, MINIMAL, {"SVCBOT_DATABASE_URL": "oracle://x/y"})
 
 
+def test_digest_schedule_is_checked_at_load(tmp_path: Path) -> None:
+    """A bad digest.schedule is a config error with its line and a did-you-mean; a good one is kept
+    in canonical form."""
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, "digest:\n  schedule: mnday 09:00\n" + MINIMAL)
+    assert err.value.line == 2 and "did you mean 'mon'" in str(err.value)
+    assert load(tmp_path, "digest:\n  schedule: Monday 9:00\n" + MINIMAL).digest.schedule == "mon 09:00"
+
+
 def test_database_env_defaults_to_os_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without an explicit environ, load_config reads SVCBOT_DATABASE_URL from os.environ."""
     monkeypatch.setenv("SVCBOT_DATABASE_URL", "postgresql://from-env/db")
