@@ -56,6 +56,9 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
     resolve.add_argument("--version", help="the version that fixes it: seen again at or after it reopens it")
     actions.add_parser("ignore", parents=[common], help="ignore an issue").add_argument("id", type=int)
     actions.add_parser("reopen", parents=[common], help="open an issue again").add_argument("id", type=int)
+    export = actions.add_parser("export", parents=[common], help="an issue as GitHub or plain markdown")
+    export.add_argument("id", type=int)
+    export.add_argument("--format", choices=("github", "markdown"), default="github")
     assign = actions.add_parser("assign", parents=[common], help="assign an issue to someone")
     assign.add_argument("id", type=int)
     assign.add_argument("user", help="who takes it ('-' to unassign)")
@@ -104,6 +107,8 @@ def _dispatch(store: Store, args: argparse.Namespace) -> int:
         return _list(store, args)
     if action == "show":
         return _show(store, args)
+    if action == "export":
+        return _export(store, args)
     return _change(store, args, action)
 
 
@@ -162,6 +167,19 @@ def _show(store: Store, args: argparse.Namespace) -> int:
         print(f"svcbot: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return _emit(args, detail, render_issue(detail))
+
+
+def _export(store: Store, args: argparse.Namespace) -> int:
+    from manager.export import export_issue  # noqa: PLC0415
+    from manager.store.queries import IssueNotFound, issue_detail  # noqa: PLC0415
+
+    try:
+        detail = issue_detail(store.db, args.id)
+    except IssueNotFound as exc:
+        print(f"svcbot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(export_issue(json.loads(json.dumps(detail, default=str)), args.format), end="")
+    return EXIT_OK
 
 
 def _change(store: Store, args: argparse.Namespace, action: str) -> int:

@@ -84,6 +84,10 @@ def test_a_crash_becomes_an_issue_with_a_timeline(
     kinds = {entry["type"] for entry in detail["timeline"]}
     assert {"occurrence", "service_started", "service_exited", "release"} <= kinds
     assert detail["occurrences"][-1]["environment"]["env"]["DB_PASSWORD"] == "[REDACTED]"
+    exported = cli(config, "issues", "export", str(crash["id"]), "--format", "github")
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.startswith("<!-- Title: [worker] ") and "ConnectionError" in exported.stdout
+    assert "hunter2" not in exported.stdout
 
     assert daemon.terminate() == 0
     report = cli(config, "report", "errors", "--since", "1h", "--json")
