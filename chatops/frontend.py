@@ -87,6 +87,7 @@ class SlackFrontEnd:
             self.health,
             app=self.slack.app if self.slack and not self.slack.settings.socket_mode else None,
             gate=self.slack.gate if self.slack else None,
+            metrics=self.metrics,
         )
         try:
             await self.server.start()
@@ -209,6 +210,13 @@ class SlackFrontEnd:
         while len(self._seen) > MEMORY_KEYS:
             self._seen.pop(next(iter(self._seen)))
         return True
+
+    async def metrics(self) -> bytes:
+        from chatops.metrics import render_metrics  # noqa: PLC0415
+
+        supervisor = self.daemon.supervisor if self.daemon is not None else None
+        services = supervisor.status(None) if supervisor is not None else []
+        return await render_metrics(services, self._store())
 
     # -- health -----------------------------------------------------------------------------------------
 

@@ -43,11 +43,19 @@ class AckGate:
 
 class HttpServer:
     def __init__(
-        self, host: str, port: int, health: Check, app: AsyncApp | None = None, gate: AckGate | None = None
+        self,
+        host: str,
+        port: int,
+        health: Check,
+        *,
+        app: AsyncApp | None = None,
+        gate: AckGate | None = None,
+        metrics: Callable[[], Awaitable[bytes]] | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self._health = health
+        self._metrics = metrics
         self._app = app
         self._gate = gate or AckGate()
         self._runner: web.AppRunner | None = None
@@ -55,6 +63,8 @@ class HttpServer:
     def routes(self) -> web.Application:
         web_app = web.Application(client_max_size=MAX_BODY)
         web_app.router.add_get("/healthz", self._healthz)
+        if self._metrics is not None:
+            web_app.router.add_get("/metrics", self._serve_metrics)
         if self._app is not None:
             web_app.router.add_post("/slack/events", self._slack)
         return web_app
@@ -67,7 +77,8 @@ class HttpServer:
         log.info("listening on http://%s:%d (%s)", self.host, self.port, self._describe())
 
     def _describe(self) -> str:
-        return "/slack/events, /healthz" if self._app is not None else "/healthz"
+        paths = ["/slack/events"] if self._app is not None else []
+        return ", ".join([*paths, "/healthz", *(["/metrics"] if self._metrics is not None else [])])
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -82,6 +93,11 @@ class HttpServer:
         finally:
             self._gate.in_flight -= 1
         return await to_aiohttp_response(response)
+
+    async def _serve_metrics(self, _request: web.Request) -> web.Response:
+        assert self._metrics is not None
+        body = await self._metrics()
+        return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         report = await self._health()

@@ -397,3 +397,28 @@ def test_healthz_fails_while_the_database_is_unreachable(tmp_path: Path) -> None
         code, report = bot.healthz()
         assert code == 503 and not report["ok"]
         assert report["database"].startswith("unreachable") and report["slack"] == "ok"
+
+
+def test_metrics_are_scraped_in_the_prometheus_format(bot: Bot) -> None:
+    """/metrics gives per-service up, state, restarts, CPU and memory, open issues, feedback and
+    alert deliveries, with bounded labels only."""
+    from prometheus_client.parser import text_string_to_metric_families  # noqa: PLC0415
+
+    url = bot.command("Please add a dark mode", "U0VIEWER", "/feedback")
+    bot.responses(url)
+    with urllib.request.urlopen(f"http://127.0.0.1:{bot.port}/metrics", timeout=5) as response:
+        assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("svcbot_service_up", (("service", "web"),))] == 1.0
+    assert samples[("svcbot_service_state", (("service", "web"), ("state", "running")))] == 1.0
+    assert samples[("svcbot_service_restarts_total", (("service", "worker"),))] == 0.0
+    assert ("svcbot_service_memory_bytes", (("service", "web"),)) in samples
+    assert samples[("svcbot_feedback_total", (("category", "feature"),))] == 1.0
+    assert samples[("svcbot_alert_deliveries_pending", ())] == 0.0
+    allowed = {"service", "state", "category", "priority"}
+    assert all(set(dict(labels)) <= allowed for _, labels in samples)
