@@ -7,7 +7,6 @@ Golden files live in tests/golden/. After an intended layout change, rewrite the
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,8 +17,8 @@ import pytest
 
 from chatops import blocks as b
 from chatops import messages as m
+from tests.goldens import assert_golden_text
 
-GOLDEN = Path(__file__).parent / "golden"
 T0 = datetime(2024, 5, 1, 9, 14, tzinfo=UTC)
 
 # --- a generic validator of Slack's limits (independent of the constants in chatops.blocks) -------------
@@ -173,18 +172,7 @@ def all_text(obj: Any) -> str:
 def assert_golden(name: str, obj: Any) -> None:
     """Compare against tests/golden/NAME.json; UPDATE_GOLDEN=1 rewrites it. Limits are checked too."""
     assert_fits_slack(obj)
-    text = json.dumps(as_json(obj), indent=2, sort_keys=True) + "\n"
-    path = GOLDEN / f"{name}.json"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-        return
-    if not path.exists():
-        pytest.fail(
-            f"golden file {path} is missing: create it with "
-            "`UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_chatops_blocks.py` and review it by eye"
-        )
-    assert text == path.read_text(), f"{path} differs; if the change is intended, rerun with UPDATE_GOLDEN=1"
+    assert_golden_text(f"{name}.json", json.dumps(as_json(obj), indent=2, sort_keys=True) + "\n")
 
 
 # --- fixtures ----------------------------------------------------------------------------------------
@@ -347,7 +335,7 @@ def test_golden_silence_modal() -> None:
 
 def test_missing_golden_file_fails_with_instructions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A missing golden file fails the test and says how to create it, unless UPDATE_GOLDEN=1."""
-    monkeypatch.setattr(f"{__name__}.GOLDEN", tmp_path)
+    monkeypatch.setattr("tests.goldens.GOLDEN", tmp_path)
     monkeypatch.delenv("UPDATE_GOLDEN", raising=False)
     with pytest.raises(pytest.fail.Exception, match="UPDATE_GOLDEN=1"):
         assert_golden("nothing", b.outcome_message("U0ALICE", "restart", "web", True))

@@ -7,17 +7,15 @@ Golden files live in tests/golden/. After an intended layout change, rewrite the
 from __future__ import annotations
 
 import copy
-import os
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from manager.export import TIMELINE_MAX, code_span, escape_markdown, export_issue, fenced_block, issue_title
+from tests.goldens import assert_golden_text
 
-GOLDEN = Path(__file__).parent / "golden"
 T0 = datetime(2024, 5, 1, 9, 14, tzinfo=UTC)
 ZWJ = "\u200d"
 FORMATS = ("github", "markdown")
@@ -25,17 +23,7 @@ FORMATS = ("github", "markdown")
 
 def assert_golden(name: str, text: str) -> None:
     """Compare against tests/golden/NAME; UPDATE_GOLDEN=1 rewrites it."""
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-        return
-    if not path.exists():
-        pytest.fail(
-            f"golden file {path} is missing: create it with "
-            "`UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_export.py` and review it by eye"
-        )
-    assert text == path.read_text(), f"{path} differs; if the change is intended, rerun with UPDATE_GOLDEN=1"
+    assert_golden_text(name, text)
 
 
 def iso(minutes: float) -> str:
