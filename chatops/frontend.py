@@ -22,6 +22,7 @@ from chatops import messages
 from chatops.access import AccessPolicy
 from chatops.center import CommandCenter
 from chatops.confirm import Signer, load_or_create_key
+from chatops.intake import AlertmanagerIntake
 from chatops.server import HttpServer
 from chatops.settings import SettingsError, SlackSettings
 from chatops.slack_app import SlackApp
@@ -88,6 +89,7 @@ class SlackFrontEnd:
             app=self.slack.app if self.slack and not self.slack.settings.socket_mode else None,
             gate=self.slack.gate if self.slack else None,
             metrics=self.metrics,
+            alertmanager=AlertmanagerIntake(self.environ.get("SVCBOT_ALERTMANAGER_TOKEN"), self._store),
         )
         try:
             await self.server.start()

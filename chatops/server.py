@@ -51,11 +51,13 @@ class HttpServer:
         app: AsyncApp | None = None,
         gate: AckGate | None = None,
         metrics: Callable[[], Awaitable[bytes]] | None = None,
+        alertmanager: Callable[[web.Request], Awaitable[web.Response]] | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self._health = health
         self._metrics = metrics
+        self._alertmanager = alertmanager
         self._app = app
         self._gate = gate or AckGate()
         self._runner: web.AppRunner | None = None
@@ -65,6 +67,8 @@ class HttpServer:
         web_app.router.add_get("/healthz", self._healthz)
         if self._metrics is not None:
             web_app.router.add_get("/metrics", self._serve_metrics)
+        if self._alertmanager is not None:
+            web_app.router.add_post("/alertmanager", self._alertmanager)
         if self._app is not None:
             web_app.router.add_post("/slack/events", self._slack)
         return web_app

@@ -422,3 +422,51 @@ def test_metrics_are_scraped_in_the_prometheus_format(bot: Bot) -> None:
     assert samples[("svcbot_alert_deliveries_pending", ())] == 0.0
     allowed = {"service", "state", "category", "priority"}
     assert all(set(dict(labels)) <= allowed for _, labels in samples)
+
+
+def test_alertmanager_webhook_needs_its_token_and_lands_once(tmp_path: Path) -> None:
+    """POST /alertmanager: 401 without the bearer token, 400 for a bad payload; a firing alert
+    delivered twice is one issue with one occurrence; its resolution resolves the issue."""
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": "HighLatency", "service": "web", "severity": "warning"},
+        "annotations": {"summary": "p99 over 2s"},
+        "startsAt": "2026-11-23T05:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus/graph",
+        "fingerprint": "c0ffee12",
+    }
+    payload = {"version": "4", "status": "firing", "receiver": "svcbot", "groupKey": "{}", "alerts": [alert]}
+    services = {"web": {"command": program("hang")}}
+    tokens = {**HTTP_MODE, "SVCBOT_ALERTMANAGER_TOKEN": "am-secret"}
+    with FakeSlack() as fake, running_bot(tmp_path, fake, services, tokens=tokens) as bot:
+
+        def send(body: dict[str, Any], token: str | None = "am-secret") -> int:
+            headers = {"Content-Type": "application/json"}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{bot.port}/alertmanager", data=json.dumps(body).encode(), headers=headers
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return int(response.status)
+            except urllib.error.HTTPError as err:
+                return err.code
+
+        assert send(payload, token=None) == 401 and send(payload, token="wrong") == 401
+        assert send({"version": "3", "alerts": []}) == 400
+        assert send(payload) == 200 and send(payload) == 200
+        db = tmp_path / "state" / "svcbot.db"
+
+        def issue() -> tuple[Any, ...] | None:
+            with sqlite3.connect(db) as conn:
+                row: tuple[Any, ...] | None = conn.execute(
+                    "SELECT status, count, kind FROM issue WHERE kind = 'alert'"
+                ).fetchone()
+                return row
+
+        wait_until(lambda: issue() is not None, 10, "the alert's issue")
+        assert issue() == ("open", 1, "alert")
+        assert send({**payload, "status": "resolved", "alerts": [{**alert, "status": "resolved"}]}) == 200
+        wait_until(lambda: (issue() or ("",))[0] == "resolved", 10, "the issue resolved")

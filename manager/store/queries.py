@@ -26,6 +26,7 @@ __all__ = [
     "issue_detail",
     "issue_dict",
     "list_issues",
+    "resolve_by_fingerprint",
     "set_issue_status",
 ]
 
@@ -292,3 +293,22 @@ def _locked(session: Session, issue_id: int) -> Issue:
     if issue is None:
         raise IssueNotFound(issue_id)
     return issue
+
+
+def resolve_by_fingerprint(db: Database, fingerprints: Sequence[str]) -> int:
+    """Resolve the open issues with these fingerprints (an outside monitor said they are over);
+    returns how many changed. A later occurrence reopens one as a regression, as for any issue."""
+    if not fingerprints:
+        return 0
+    now = datetime.now(UTC)
+    with db.session(write=True) as session:
+        issues = session.exec(
+            select(Issue).where(col(Issue.fingerprint).in_(list(fingerprints)), Issue.status == "open")
+        ).all()
+        for issue in issues:
+            issue.status = "resolved"
+            issue.resolved_at = now
+            issue.regressed = False
+            issue.updated_at = now
+            session.add(issue)
+        return len(issues)
