@@ -686,6 +686,17 @@ def test_dead_database_spools_everything_and_a_new_writer_replays_it(pg_server, 
     assert json.loads(replayer.rejected_path.read_text())["record"]["uid"] == records[7]["uid"]
 
 
+def test_an_idle_writer_replays_what_another_process_spooled(db, tmp_path, writers):
+    """`svcbot feedback` spools while the database is away; a running, idle writer picks that up
+    by itself (it looks at the spool when nothing else arrives) and writes it."""
+    spool = Spool(tmp_path / "spool")
+    writers(db, spool, idle_wake=0.05)
+    records = [event(seconds=i) for i in range(3)]
+    Spool(tmp_path / "spool").append(records)  # another process, same spool file
+    wait_until(lambda: not spool.pending(), 10, "the idle writer to replay the spool")
+    assert _event_uids(db) == [r["uid"] for r in records]
+
+
 def test_writer_spool_is_bounded_during_an_outage(pg_server, tmp_path, writers):
     """A long outage fills the spool only up to max_bytes; the rest is dropped and counted."""
     spool = Spool(tmp_path / "spool", max_bytes=4096)

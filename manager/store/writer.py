@@ -48,6 +48,7 @@ class StoreWriter:
         batch_size: int = 500,
         retry_min: float = 0.5,
         retry_max: float = 30.0,
+        idle_wake: float = 10.0,
     ) -> None:
         self.db = db
         self.spool = spool
@@ -56,6 +57,9 @@ class StoreWriter:
         self.batch_size = batch_size
         self.retry_min = retry_min
         self.retry_max = retry_max
+        # `svcbot feedback` spools to the same file while the database is away; a quiet svcbot must
+        # still replay it when the database is back, not only when its next own record arrives.
+        self.idle_wake = idle_wake
         self.healthy = True
         self.last_error: str | None = None
         self.written = 0
@@ -107,7 +111,10 @@ class StoreWriter:
     def _next_batch(self) -> tuple[list[Record], list[_Flush], bool]:
         batch: list[Record] = []
         markers: list[_Flush] = []
-        item = self._queue.get()
+        try:
+            item = self._queue.get(timeout=self.idle_wake)
+        except queue.Empty:  # idle: still look at the spool, which another process may have filled
+            return batch, markers, False
         while True:
             if item is None:
                 return batch, markers, True
