@@ -306,8 +306,11 @@ class ServiceRunner:
         self._publish(self.last_exit)
 
     async def _finish_stop(self, run: RunInfo, status: ExitStatus) -> None:
-        """The main process is gone; the stop is complete when the rest of the tree is too."""
-        members = self._members(run)
+        """The main process is gone; the stop is complete when the rest of the tree is too.
+
+        As after a crash, the usual case (the group is empty, no unknown orphan came back to us)
+        needs no scan of /proc: stopping 100 services at shutdown no longer scans it 100 times."""
+        members = self._members(run) if self._may_have_leftovers(run) else set()
         deadline = self.policy.stop_timeout + KILL_GRACE - (self.host.clock() - (self._stop_began or 0.0))
         alive = await wait_gone(members, deadline) if members else set()
         if alive:
