@@ -21,9 +21,8 @@ from manager.store.models import Alert, Feedback, Issue
 if TYPE_CHECKING:
     from manager.store.store import Store
 
-__all__ = ["CONTENT_TYPE", "render_metrics", "store_counts"]
+__all__ = ["render_metrics", "store_counts"]
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATES = (
     "stopped",
     "waiting",

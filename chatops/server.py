@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[dict[str, Any]]]
 MAX_BODY = 1024 * 1024  # Slack payloads are far smaller; anything bigger is not Slack
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # Prometheus text format 0.0.4
 
 
 class AckGate:
@@ -101,7 +102,7 @@ class HttpServer:
     async def _serve_metrics(self, _request: web.Request) -> web.Response:
         assert self._metrics is not None
         body = await self._metrics()
-        return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+        return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         report = await self._health()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import getpass
-import os
 import re
 import secrets
 import sys
@@ -21,6 +19,7 @@ from typing import Any, TextIO
 from chatops.access import AccessPolicy
 from chatops.center import Caller, CommandCenter, Reply
 from chatops.confirm import Signer
+from manager.cli_store import local_user
 from manager.commands import EXIT_FAILED, Command, Result
 from manager.control import SOCKET_NAME, ControlError, request
 from manager.records import Record
@@ -37,19 +36,12 @@ HELP = (
 )
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
-
-
 class Shell:
     def __init__(self, config: Config, ask: Callable[[str], bool]) -> None:
         self.config = config
         self._ask = ask
         self._store: Any = None
-        self.caller = Caller(user_id=_user(), channel_id="shell", source="shell", trusted=True)
+        self.caller = Caller(user_id=local_user(), channel_id="shell", source="shell", trusted=True)
         self.center = CommandCenter(
             services=lambda: config.service_names,
             policy=lambda: AccessPolicy(config.access),

@@ -25,7 +25,7 @@ from manager.units import parse_duration
 if TYPE_CHECKING:
     from manager.store.store import Store
 
-__all__ = ["STORE_VERBS", "add_parsers", "run"]
+__all__ = ["STORE_VERBS", "add_parsers", "local_user", "run"]
 
 STORE_VERBS = ("feedback", "issues", "report", "db")
 CATEGORIES = ("bug", "feature", "usability", "question", "praise", "other")
@@ -112,7 +112,8 @@ def _dispatch(store: Store, args: argparse.Namespace) -> int:
     return _change(store, args, action)
 
 
-def _user() -> str:
+def local_user() -> str:
+    """Who runs this command: the actor of its audit entries and the reporter of its feedback."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -130,7 +131,7 @@ def _feedback(store: Store, args: argparse.Namespace) -> int:
     try:
         record = feedback_record(
             args.text,
-            reporter=args.reporter or _user(),
+            reporter=args.reporter or local_user(),
             source="cli",
             service=args.service,
             category=args.category,
@@ -215,7 +216,7 @@ def _audit(
     duration = (time.monotonic() - began) * 1000
     store.apply_now(
         audit_record(
-            actor=_user(),
+            actor=local_user(),
             source="cli",
             command=f"issues {action}",
             arguments=arguments,

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from manager.store.db import Database
 from manager.store.models import Alert
 
-__all__ = ["OutboxRow", "count_pending", "enqueue", "mark", "pending"]
+__all__ = ["OutboxRow", "enqueue", "mark", "pending"]
 
 OutboxRow = dict[str, Any]
 
@@ -45,13 +45,6 @@ def pending(db: Database, limit: int = 200) -> list[Alert]:
     with db.session() as session:
         query = select(Alert).where(Alert.status == "pending").order_by(col(Alert.id)).limit(limit)
         return list(session.exec(query).all())
-
-
-def count_pending(db: Database) -> int:
-    with db.session() as session:
-        return int(
-            session.exec(select(func.count()).select_from(Alert).where(Alert.status == "pending")).one()
-        )
 
 
 def mark(
