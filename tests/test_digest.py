@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import col
 
 from manager.digest import runs
 from manager.digest.build import SECTION_LIMIT, build_digest
@@ -169,7 +170,7 @@ def test_sections_are_cut_in_the_query_and_counted(db: Database) -> None:
 def _last_issue_number(db: Database) -> int:
     with db.session() as session:
         title = session.execute(
-            sa.select(Issue.title).order_by(sa.desc(Issue.priority_score)).limit(1)
+            sa.select(col(Issue.title)).order_by(col(Issue.priority_score).desc()).limit(1)
         ).scalar_one()
     return int(title.split()[-1])
 
@@ -301,7 +302,9 @@ def test_a_period_is_claimed_once_and_an_expired_claim_is_taken_over(db: Databas
     runs.finish(db, first, later)  # the dead copy's late write changes nothing: it no longer owns it
     assert runs.claim(db, "2026-W48", "copy-c", later + runs.DEFAULT_LEASE * 2) is not None
     with db.session() as session:
-        row = session.execute(sa.select(DigestRun).where(DigestRun.period_key == "2026-W48")).scalar_one()
+        row = session.execute(
+            sa.select(DigestRun).where(col(DigestRun.period_key) == "2026-W48")
+        ).scalar_one()
     assert row.status == "claimed" and row.claimed_by == "copy-c"
 
 

@@ -40,10 +40,17 @@ def claim(
     db: Database, period_key: str, owner: str, now: datetime, lease: timedelta = DEFAULT_LEASE
 ) -> Claim | None:
     """The period is ours to post (None: posted already, or someone else holds a live claim)."""
-    row = {"period_key": period_key, "claimed_at": now, "claimed_by": owner, "lease_until": now + lease}
     try:
         with db.session(write=True) as session:
-            session.add(DigestRun(**row, status="claimed"))
+            session.add(
+                DigestRun(
+                    period_key=period_key,
+                    claimed_at=now,
+                    claimed_by=owner,
+                    lease_until=now + lease,
+                    status="claimed",
+                )
+            )
         return Claim(period_key, owner, None)
     except IntegrityError:
         pass
