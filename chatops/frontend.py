@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from chatops.alerting.service import AlertService
+    from chatops.digest_schedule import DigestScheduler
     from manager.daemon import Daemon
     from manager.store.store import Store
 
@@ -58,6 +59,7 @@ class SlackFrontEnd:
         self.socket: AsyncSocketModeHandler | None = None
         self.center: CommandCenter | None = None
         self.alerts: AlertService | None = None
+        self.digest: DigestScheduler | None = None
         self.last_slack_ok: float | None = None
         self._down_since: float | None = None  # monotonic time of the first failed probe
         self._policy: tuple[Any, AccessPolicy] | None = None
@@ -81,6 +83,7 @@ class SlackFrontEnd:
             await self._connect(settings, self.center)
         if self.slack is not None:
             await self._start_alerts(daemon, self.slack)
+            self._start_digest(self.slack)
         listen = daemon.config.http
         self.server = HttpServer(
             listen.host,
@@ -150,6 +153,23 @@ class SlackFrontEnd:
         if not self.config_now().slack.alert_channel:
             log.warning("no slack.alert_channel: only services with their own alert_channel send alerts")
 
+    def _start_digest(self, slack: SlackApp) -> None:
+        """The weekly digest and its buttons; both need the store (the digest table, the issues)."""
+        store = self._store()
+        if store is None:
+            return
+        from chatops.digest_buttons import DigestButtons  # noqa: PLC0415
+        from chatops.digest_post import DigestPoster  # noqa: PLC0415
+        from chatops.digest_schedule import DigestScheduler  # noqa: PLC0415
+
+        DigestButtons(slack, store.db).register()
+        if not self.config_now().slack.digest_channel:
+            log.warning("no slack.digest_channel: the weekly digest is off")
+            return
+        poster = DigestPoster(self.config_now, store.db, slack.client, prepare=store.ensure_schema)
+        self.digest = DigestScheduler(poster, lambda: self.config_now().digest)
+        self.digest.start()
+
     async def _open_socket(self, slack: SlackApp, settings: SlackSettings) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler  # noqa: PLC0415
 
@@ -157,6 +177,8 @@ class SlackFrontEnd:
         await self.socket.connect_async()  # type: ignore[no-untyped-call]
 
     async def stop(self) -> None:
+        if self.digest is not None:
+            self.digest.stop()
         for task in self._tasks:
             task.cancel()
         if self.socket is not None:

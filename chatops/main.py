@@ -20,7 +20,7 @@ __all__ = ["ChatopsFrontend", "main"]
 
 
 class ChatopsFrontend:
-    verbs: tuple[str, ...] = ("shell",)
+    verbs: tuple[str, ...] = ("shell", "digest")
 
     def add_parsers(self, verbs: Any, common: argparse.ArgumentParser) -> None:
         verbs.add_parser(
@@ -28,8 +28,15 @@ class ChatopsFrontend:
             parents=[common],
             help="type /svc and /feedback commands as in Slack (no workspace needed)",
         )
+        from chatops.digest_cli import add_parser  # noqa: PLC0415
+
+        add_parser(verbs, common)
 
     def run_verb(self, config: Config, args: argparse.Namespace) -> int:
+        if args.verb == "digest":
+            from chatops.digest_cli import run_digest  # noqa: PLC0415
+
+            return run_digest(config, args)
         from chatops.shell import run_shell  # noqa: PLC0415
 
         return run_shell(config)

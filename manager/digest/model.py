@@ -36,7 +36,7 @@ class Delta:
             return f"▲{self.change}"
         if self.change < 0:
             return f"▼{-self.change}"
-        return "="
+        return "±0"
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ def claim(
             .where(
                 col(DigestRun.period_key) == period_key,
                 col(DigestRun.status) != "posted",
-                col(DigestRun.lease_until) < now,
+                sa.or_(col(DigestRun.status) == "failed", col(DigestRun.lease_until) < now),
             )
             .values(claimed_at=now, claimed_by=owner, lease_until=now + lease, status="claimed")
         )
