@@ -30,10 +30,10 @@ def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run_digest(config: Config, args: argparse.Namespace) -> int:
-    from manager.digest.build import build_digest  # noqa: PLC0415 - SQLAlchemy only for this verb
     from manager.digest.period import adhoc_window  # noqa: PLC0415
     from manager.digest.text import render_digest  # noqa: PLC0415
     from manager.store.db import is_outage  # noqa: PLC0415
+    from manager.store.digest_data import build_digest  # noqa: PLC0415 - SQLAlchemy only for this verb
     from manager.store.store import Store  # noqa: PLC0415
 
     store = Store.for_config(config)

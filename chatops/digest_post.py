@@ -1,7 +1,7 @@
 """Posting the digest to `slack.digest_channel`: claimed, built, posted parent-then-thread, marked posted.
 
 `post_latest` is the one entry point of the schedule, of the periodic recovery check and of the start-up
-catch-up: it takes the latest period that has ended, claims it (`manager.digest.runs`), and posts it if
+catch-up: it takes the latest period that has ended, claims it (`manager.store.digest_runs`), and posts it if
 the claim is won. So the scheduled run, a run missed while svcbot was down, a copy that crashed between
 claim and post, and two copies racing all end in one digest per period. `post_now` (`svcbot digest
 --now`) posts a digest of the last period's length ending now, outside the schedule.
@@ -23,12 +23,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops import digest_blocks
 from chatops.blocks import Message
-from manager.digest import runs
-from manager.digest.build import build_digest
 from manager.digest.model import Digest
 from manager.digest.period import Window, adhoc_window, scheduled_window
 from manager.spec import Config
+from manager.store import digest_runs as runs
 from manager.store.db import Database
+from manager.store.digest_data import build_digest
 
 __all__ = ["DigestPoster", "owner_name"]
 

@@ -1,5 +1,6 @@
 """The CLI verbs that work on the store directly, with or without a running svcbot:
-`feedback`, `issues list|show|resolve|ignore|reopen|assign`, `report errors` and `db upgrade`.
+`feedback`, `issues list|show|resolve|ignore|reopen|assign`, `report errors`, `report --html` and
+`db upgrade`.
 
 State changes (resolve, ignore, reopen, assign) are recorded in the audit table with the local
 user as the actor.
@@ -14,7 +15,8 @@ import os
 import re
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manager.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -30,6 +32,7 @@ __all__ = ["STORE_VERBS", "add_parsers", "local_user", "run"]
 STORE_VERBS = ("feedback", "issues", "report", "db")
 CATEGORIES = ("bug", "feature", "usability", "question", "praise", "other")
 SEVERITIES = ("low", "normal", "high", "critical")
+MAX_REPORT_DAYS = 3660  # `report --html` draws a bar per day: ten years is already a blur
 
 
 def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
@@ -63,8 +66,14 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
     assign.add_argument("id", type=int)
     assign.add_argument("user", help="who takes it ('-' to unassign)")
 
-    report = verbs.add_parser("report", parents=[common], help="reports made from the captured logs")
-    kinds = report.add_subparsers(dest="kind", metavar="KIND", required=True)
+    report = verbs.add_parser(
+        "report", parents=[common], help="reports: charts from the database (--html), errors in the logs"
+    )
+    report.add_argument(
+        "--since", default="30d", help="how far back for --html, from midnight UTC (default 30d)"
+    )
+    report.add_argument("--html", metavar="FILE", help="write a self-contained HTML page of charts to FILE")
+    kinds = report.add_subparsers(dest="kind", metavar="KIND", required=False)
     errors = kinds.add_parser("errors", parents=[common], help="top error patterns in the services' logs")
     errors.add_argument("--since", default="7d", help="how far back (default 7d)")
     errors.add_argument("--service", action="append", help="only this service (repeatable)")
@@ -78,7 +87,12 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     if args.verb == "report":
-        return _report_errors(config, args)
+        usage = _report_usage(args)
+        if usage:
+            print(f"svcbot: report: {usage}", file=sys.stderr)
+            return EXIT_USAGE
+        if args.kind == "errors":
+            return _report_errors(config, args)
     from manager.store.db import is_outage  # noqa: PLC0415 - SQLAlchemy only for verbs that need it
     from manager.store.store import Store  # noqa: PLC0415
 
@@ -101,6 +115,8 @@ def _dispatch(store: Store, args: argparse.Namespace) -> int:
     if args.verb == "db":
         store.ensure_schema()
         return _emit(args, {"ok": True, "database": store.db.safe_url}, "database schema is up to date")
+    if args.verb == "report":
+        return _report_html(store, args)
     store.ensure_schema()
     action = args.action or "list"
     if action == "list":
@@ -249,3 +265,38 @@ def _report_errors(config: Config, args: argparse.Namespace) -> int:
     patterns = errorreport.summarize(errors, top=args.top)
     text = errorreport.render_text(patterns, since, stats.lines_scanned, total_errors=stats.errors)
     return _emit(args, errorreport.to_json(patterns), text)
+
+
+def _report_usage(args: argparse.Namespace) -> str | None:
+    """Why `svcbot report ...` cannot run as given, checked before the database is opened."""
+    if args.kind is None and not args.html:
+        return "needs --html FILE (charts from the database) or a kind: errors"
+    if args.kind is not None and args.html:
+        return f"--html cannot be combined with `report {args.kind}`"
+    if args.kind is None:
+        try:
+            seconds = parse_duration(args.since)
+        except ValueError as exc:
+            return f"--since: {exc}"
+        if seconds > MAX_REPORT_DAYS * 86400:
+            return f"--since: at most {MAX_REPORT_DAYS}d (one bar per day)"
+    return None
+
+
+def _report_html(store: Store, args: argparse.Namespace) -> int:
+    """Charts of the last `--since` (from midnight UTC, so that every day but today is whole)."""
+    from manager import report_html  # noqa: PLC0415 - SQLAlchemy only for verbs that need it
+    from manager.store import report_data  # noqa: PLC0415
+
+    store.ensure_schema()
+    now = datetime.now(UTC)
+    since = report_data.day_start(now - timedelta(seconds=parse_duration(args.since)))
+    data = report_data.collect(store.db, since, now)
+    page = report_html.render_html(data, title="svcbot report", generated_at=now)
+    path = Path(args.html)
+    try:
+        report_html.write_atomic(path, page)
+    except OSError as exc:
+        print(f"svcbot: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return _emit(args, {"path": str(path), **data.summary()}, f"{path}\n{data.headline()}")

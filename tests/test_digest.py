@@ -13,14 +13,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
-from manager.digest import runs
-from manager.digest.build import SECTION_LIMIT, build_digest
 from manager.digest.model import Delta
 from manager.digest.period import Window, adhoc_window, scheduled_window
 from manager.digest.text import render_digest
 from manager.digest.uptime import Change, service_line
 from manager.spec import DigestSpec
+from manager.store import digest_runs as runs
 from manager.store.db import Database
+from manager.store.digest_data import SECTION_LIMIT, build_digest
 from manager.store.models import DigestRun, Feedback, Issue, LifecycleEvent, Occurrence, Release, metadata
 from tests.dbs import PostgresServer, empty_tables
 
