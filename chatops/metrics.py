@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlmodel import col, func, select
 
-from manager.store.models import Alert, Feedback, Issue
+from manager.health import NAGIOS_STATUS
+from manager.store.queries import metrics_counts
 
 if TYPE_CHECKING:
     from manager.store.store import Store
 
-__all__ = ["render_metrics", "store_counts"]
+__all__ = ["render_metrics"]
 
 STATES = (
     "stopped",
@@ -35,24 +35,9 @@ STATES = (
     "quarantined",
 )
 
-
-def store_counts(store: Store) -> dict[str, Any]:
-    """The database's part of a scrape (for a worker thread): four grouped counts."""
-    with store.db.session() as session:
-        issues = session.exec(
-            select(Issue.category, Issue.priority, func.count())
-            .where(Issue.status == "open")
-            .group_by(col(Issue.category), col(Issue.priority))
-        ).all()
-        feedback = session.exec(
-            select(Feedback.category, func.count()).group_by(col(Feedback.category))
-        ).all()
-        alerts = session.exec(select(Alert.status, func.count()).group_by(col(Alert.status))).all()
-    return {
-        "issues": [(c, p, int(n)) for c, p, n in issues],
-        "feedback": [(c, int(n)) for c, n in feedback],
-        "alerts": {s: int(n) for s, n in alerts},
-    }
+# Nagios plugin codes, which http and tcp checks share (as OK or CRITICAL). The result is the gauge's
+# value, not a label: one series per service, and a rule reads `svcbot_health_check_result >= 2`.
+_HEALTH_RESULT_CODES = {name: code for code, name in NAGIOS_STATUS.items()}
 
 
 class _Snapshot(Collector):
@@ -62,6 +47,7 @@ class _Snapshot(Collector):
 
     def collect(self) -> Any:
         yield from self._services()
+        yield from self._health_checks()
         if self.counts is not None:
             yield from self._store(self.counts)
 
@@ -94,6 +80,25 @@ class _Snapshot(Collector):
                 rss.add_metric([name], float(s["rss"]))
         return [up, state, restarts, healthy, cpu, rss]
 
+    def _health_checks(self) -> Any:
+        """The last check of each running service with one; absent otherwise, rather than a stale 0."""
+        duration = GaugeMetricFamily(
+            "svcbot_health_check_duration_seconds", "how long the last health check took", labels=["service"]
+        )
+        result = GaugeMetricFamily(
+            "svcbot_health_check_result",
+            "last health check result: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios plugin codes)",
+            labels=["service"],
+        )
+        for s in self.services:
+            if s.get("health_check_result") is None:
+                continue
+            name = str(s["name"])
+            result.add_metric([name], float(_HEALTH_RESULT_CODES.get(str(s["health_check_result"]), 3)))
+            if s.get("health_check_duration") is not None:
+                duration.add_metric([name], float(s["health_check_duration"]))
+        return [duration, result]
+
     def _store(self, counts: Mapping[str, Any]) -> Any:
         issues = GaugeMetricFamily("svcbot_open_issues", "open issues", labels=["category", "priority"])
         for category, priority, n in counts["issues"]:
@@ -114,7 +119,7 @@ async def render_metrics(services: Sequence[Mapping[str, Any]], store: Store | N
     counts = None
     if store is not None:
         try:
-            counts = await asyncio.wait_for(asyncio.to_thread(store_counts, store), 1.0)
+            counts = await asyncio.wait_for(asyncio.to_thread(metrics_counts, store.db), 1.0)
         except Exception:
             counts = None  # the database is away: the services' metrics still count
     registry = CollectorRegistry(auto_describe=False)

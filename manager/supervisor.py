@@ -372,6 +372,9 @@ def service_status(runner: ServiceRunner, now: float) -> dict[str, object]:
         "restarts": runner.restarts,
         "health": _health_word(runner),
         "health_output": check.output if check else None,
+        # The last check of the current run (for /metrics): its Nagios status name and its duration.
+        "health_check_result": (check.status or "UNKNOWN") if check and run else None,
+        "health_check_duration": round(check.duration, 6) if check and run else None,
         "cpu_percent": round(sample.cpu_percent, 1) if sample else None,
         "rss": sample.rss if sample else None,
         "threads": sample.threads if sample else None,

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, or_, select
 
 from manager.store.db import Database
 from manager.store.ingest import refresh_priority
-from manager.store.models import Feedback, Issue, LifecycleEvent, Occurrence, Release
+from manager.store.models import Alert, Feedback, Issue, LifecycleEvent, Occurrence, Release
 
 __all__ = [
     "IssueFilter",
@@ -26,6 +26,7 @@ __all__ = [
     "issue_detail",
     "issue_dict",
     "list_issues",
+    "metrics_counts",
     "resolve_by_fingerprint",
     "set_issue_status",
 ]
@@ -312,3 +313,23 @@ def resolve_by_fingerprint(db: Database, fingerprints: Sequence[str]) -> int:
             issue.updated_at = now
             session.add(issue)
         return len(issues)
+
+
+def metrics_counts(db: Database) -> dict[str, Any]:
+    """The database's part of a /metrics scrape (for a worker thread): three grouped counts, with
+    bounded labels only (category, priority, status)."""
+    with db.session() as session:
+        issues = session.exec(
+            select(Issue.category, Issue.priority, sa.func.count())
+            .where(Issue.status == "open")
+            .group_by(col(Issue.category), col(Issue.priority))
+        ).all()
+        feedback = session.exec(
+            select(Feedback.category, sa.func.count()).group_by(col(Feedback.category))
+        ).all()
+        alerts = session.exec(select(Alert.status, sa.func.count()).group_by(col(Alert.status))).all()
+    return {
+        "issues": [(c, p, int(n)) for c, p, n in issues],
+        "feedback": [(c, int(n)) for c, n in feedback],
+        "alerts": {s: int(n) for s, n in alerts},
+    }
