@@ -8,6 +8,7 @@ The only module that imports apscheduler. Two jobs call the same idempotent `Dig
   few minutes: it posts a period whose claim was given back after a failure or whose claimant died, once
   the lease has run out.
 
+A third job, "releases", announces new service versions every minute (`chatops.release_post`).
 Because posting is claimed in the database, several svcbot copies can run this side by side.
 """
 
@@ -22,6 +23,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from chatops.digest_post import DigestPoster
+from chatops.release_post import ReleaseAnnouncer
 from manager.schedule import next_run, parse_schedule
 from manager.spec import DigestSpec
 
@@ -30,6 +32,7 @@ __all__ = ["CHECK_EVERY", "DigestScheduler", "ScheduleTrigger"]
 log = logging.getLogger("svcbot.digest")
 
 CHECK_EVERY = 300.0  # seconds between checks for a period that still needs posting
+RELEASES_EVERY = 60.0  # seconds between checks for a new version to announce
 
 
 class ScheduleTrigger(BaseTrigger):  # type: ignore[misc]  # untyped base
@@ -50,9 +53,14 @@ class ScheduleTrigger(BaseTrigger):  # type: ignore[misc]  # untyped base
 
 class DigestScheduler:
     def __init__(
-        self, poster: DigestPoster, spec: Callable[[], DigestSpec], check_every: float = CHECK_EVERY
+        self,
+        poster: DigestPoster,
+        spec: Callable[[], DigestSpec],
+        check_every: float = CHECK_EVERY,
+        releases: ReleaseAnnouncer | None = None,
     ) -> None:
         self._poster = poster
+        self._releases = releases
         self._spec = spec
         self._check_every = check_every
         self._scheduler: AsyncIOScheduler | None = None
@@ -75,6 +83,15 @@ class DigestScheduler:
             coalesce=True,
             max_instances=1,
         )
+        if self._releases is not None:
+            scheduler.add_job(
+                self.announce_releases,
+                IntervalTrigger(seconds=RELEASES_EVERY, timezone=UTC),
+                id="releases",
+                next_run_time=datetime.now(UTC),
+                coalesce=True,
+                max_instances=1,
+            )
         scheduler.start()
         self._scheduler = scheduler
         job = scheduler.get_job("digest")
@@ -90,6 +107,15 @@ class DigestScheduler:
         except Exception as exc:
             log.warning("digest not posted (%s: %s); retrying at the next check", type(exc).__name__, exc)
             return "failed"
+
+    async def announce_releases(self) -> int:
+        if self._releases is None:
+            return 0
+        try:
+            return await self._releases.announce()
+        except Exception as exc:
+            log.warning("release not announced (%s: %s); retrying at the next check", type(exc).__name__, exc)
+            return 0
 
     def stop(self) -> None:
         if self._scheduler is not None and self._scheduler.running:

@@ -8,7 +8,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +172,40 @@ async def make_harness(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     for pid in leaked:
         os.kill(pid, 9)
     assert not leaked, f"processes leaked by the test: {leaked}"
+
+
+# -- databases ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_scratch() -> Iterator[tuple[Any, str]]:
+    """One migrated PostgreSQL database for the session's `dual_db` tests, dropped at the end."""
+    from tests.dbs import PostgresServer  # noqa: PLC0415 - SQLAlchemy only for the tests that use it
+
+    server = PostgresServer()
+    server.check()
+    name = server.create()
+    database = server.database(name)
+    database.upgrade()
+    database.dispose()
+    yield server, name
+    server.drop(name)
+    server.admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dual_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A migrated database with empty tables: a SQLite file, then the real PostgreSQL."""
+    from manager.store.db import Database  # noqa: PLC0415
+    from manager.store.models import metadata  # noqa: PLC0415
+    from tests.dbs import empty_tables  # noqa: PLC0415
+
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'svcbot.db'}")
+        database.upgrade()
+    else:
+        server, name = request.getfixturevalue("pg_scratch")
+        database = server.database(name)
+        empty_tables(database, metadata)
+    yield database
+    database.dispose()

@@ -4,9 +4,7 @@ uptime arithmetic, the exactly-once claim of a period, and the plain-text render
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +19,7 @@ from manager.spec import DigestSpec
 from manager.store import digest_runs as runs
 from manager.store.db import Database
 from manager.store.digest_data import SECTION_LIMIT, build_digest
-from manager.store.models import DigestRun, Feedback, Issue, LifecycleEvent, Occurrence, Release, metadata
-from tests.dbs import PostgresServer, empty_tables
+from manager.store.models import DigestRun, Feedback, Issue, LifecycleEvent, Occurrence, Release
 
 END = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday: the "mon 09:00" run of 2026-W48
 START = END - timedelta(days=7)
@@ -30,30 +27,10 @@ WINDOW = Window(START, END, "2026-W48", scheduled=True)
 _uid = iter(range(1, 10**9))
 
 
-@pytest.fixture(scope="module")
-def pg_name() -> Iterator[tuple[PostgresServer, str]]:
-    server = PostgresServer()
-    server.check()
-    name = server.create()
-    database = server.database(name)
-    database.upgrade()
-    database.dispose()
-    yield server, name
-    server.drop(name)
-    server.admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'svcbot.db'}")
-        database.upgrade()
-    else:
-        server, name = request.getfixturevalue("pg_name")
-        database = server.database(name)
-        empty_tables(database, metadata)
-    yield database
-    database.dispose()
+@pytest.fixture
+def db(dual_db: Database) -> Database:
+    """SQLite, then PostgreSQL (tests/conftest.py)."""
+    return dual_db
 
 
 def _issue(db: Database, **fields: Any) -> int:
