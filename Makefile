@@ -22,10 +22,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## svcbot against supervisord in the same run, the store on SQLite and PostgreSQL, Slack acks and an alert storm
+bench: $(STAMP)  ## svcbot against supervisord in the same run, the store on SQLite and PostgreSQL, Slack acks and an alert storm, the digest
 	PYTHONPATH=. $(BIN)/python bench/run.py
 	PYTHONPATH=. $(BIN)/python bench/store.py
 	PYTHONPATH=. $(BIN)/python bench/slack.py
+	PYTHONPATH=. $(BIN)/python bench/digest.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache examples/.svcbot
