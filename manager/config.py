@@ -34,6 +34,7 @@ from manager.spec import (
     AlertsSpec,
     Config,
     DigestSpec,
+    ForwardSpec,
     HealthKind,
     HealthSpec,
     HttpSpec,
@@ -51,7 +52,9 @@ __all__ = [
     "CONFIG_ENV",
     "DATABASE_ENV",
     "DEFAULT_CONFIG",
+    "SECTIONS",
     "ConfigError",
+    "accepted_keys",
     "load_config",
     "resolve_config_path",
     "start_order",
@@ -574,6 +577,7 @@ _TOP_KEYS = (
     "access",
     "alerts",
     "digest",
+    "forward",
 )
 _SERVICE_KEYS = (
     "command",
@@ -597,6 +601,47 @@ _SERVICE_KEYS = (
     "fingerprint",
 )
 _HEALTH_KEYS = (*_HEALTH_KINDS, "interval", "timeout", "failures", "grace", "on_unhealthy")
+_LOG_KEYS = ("max_size", "keep", "tail_lines")
+_START_LIMIT_KEYS = ("burst", "interval")
+_STOP_KEYS = ("signal", "timeout")
+_LIMITS_KEYS = ("memory", "cpu", "on_breach")
+_HTTP_KEYS = ("listen",)
+_SLACK_KEYS = ("alert_channel", "digest_channel")
+_ACCESS_KEYS = ("admins", "operators", "viewers", "channels")
+_ALERTS_KEYS = ("group_wait", "repeat_interval")
+_DIGEST_KEYS = ("schedule", "timezone")
+_FORWARD_KEYS = ("webhook", "secret_env", "timeout")
+
+# Every mapping with fixed keys, by dotted path ("<name>" stands for a service's name). The
+# configuration reference is checked against `accepted_keys()`, which reads this table: a section
+# parsed with keys that are not registered here would slip past that check.
+SECTIONS: Mapping[str, tuple[str, ...]] = {
+    "": _TOP_KEYS,
+    "logs": _LOG_KEYS,
+    "services.<name>": _SERVICE_KEYS,
+    "services.<name>.start_limit": _START_LIMIT_KEYS,
+    "services.<name>.stop": _STOP_KEYS,
+    "services.<name>.health": _HEALTH_KEYS,
+    "services.<name>.limits": _LIMITS_KEYS,
+    "services.<name>.logs": _LOG_KEYS,
+    "http": _HTTP_KEYS,
+    "slack": _SLACK_KEYS,
+    "access": _ACCESS_KEYS,
+    "alerts": _ALERTS_KEYS,
+    "digest": _DIGEST_KEYS,
+    "forward": _FORWARD_KEYS,
+}
+
+
+def accepted_keys() -> tuple[str, ...]:
+    """Every key the parser accepts, as dotted paths like `services.<name>.health.interval`.
+
+    Derived from the same key tuples the section parsers check against, so that the configuration
+    reference (`manager.config_reference`) can be tested to document exactly these keys.
+    """
+    return tuple(f"{section}.{key}" if section else key for section, keys in SECTIONS.items() for key in keys)
+
+
 _SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -604,7 +649,7 @@ def _logs(base: LogSpec) -> Callable[[_Value], LogSpec]:
     """A `logs` section: its keys override those of `base` one by one."""
 
     def parse(value: _Value) -> LogSpec:
-        m = _Map(value, ("max_size", "keep", "tail_lines"))
+        m = _Map(value, _LOG_KEYS)
         return LogSpec(
             max_size=m.get("max_size", _size, base.max_size),
             keep=m.get("keep", _int(0), base.keep),
@@ -615,7 +660,7 @@ def _logs(base: LogSpec) -> Callable[[_Value], LogSpec]:
 
 
 def _start_limit(value: _Value) -> StartLimit:
-    m = _Map(value, ("burst", "interval"))
+    m = _Map(value, _START_LIMIT_KEYS)
     default = StartLimit()
     return StartLimit(
         burst=m.get("burst", _int(1), default.burst),
@@ -624,7 +669,7 @@ def _start_limit(value: _Value) -> StartLimit:
 
 
 def _stop(value: _Value) -> StopSpec:
-    m = _Map(value, ("signal", "timeout"))
+    m = _Map(value, _STOP_KEYS)
     default = StopSpec()
     return StopSpec(
         signal=m.get("signal", _signal, default.signal),
@@ -633,7 +678,7 @@ def _stop(value: _Value) -> StopSpec:
 
 
 def _limits(value: _Value) -> LimitsSpec:
-    m = _Map(value, ("memory", "cpu", "on_breach"))
+    m = _Map(value, _LIMITS_KEYS)
     return LimitsSpec(
         memory=m.get("memory", _size, None),
         cpu=m.get("cpu", _percent, None),
@@ -774,13 +819,13 @@ def _check_cycles(value: _Value, specs: list[ServiceSpec]) -> None:
 
 
 def _http(value: _Value) -> HttpSpec:
-    m = _Map(value, ("listen",))
+    m = _Map(value, _HTTP_KEYS)
     host, port = m.get("listen", _address, (HttpSpec.host, HttpSpec.port))
     return HttpSpec(host=host, port=port)
 
 
 def _slack(value: _Value) -> SlackSpec:
-    m = _Map(value, ("alert_channel", "digest_channel"))
+    m = _Map(value, _SLACK_KEYS)
     return SlackSpec(
         alert_channel=m.get("alert_channel", _string, None),
         digest_channel=m.get("digest_channel", _string, None),
@@ -788,7 +833,7 @@ def _slack(value: _Value) -> SlackSpec:
 
 
 def _access(value: _Value) -> AccessSpec:
-    m = _Map(value, ("admins", "operators", "viewers", "channels"))
+    m = _Map(value, _ACCESS_KEYS)
     return AccessSpec(
         admins=m.get("admins", _string_list, ()),
         operators=m.get("operators", _string_list, ()),
@@ -798,7 +843,7 @@ def _access(value: _Value) -> AccessSpec:
 
 
 def _alerts(value: _Value) -> AlertsSpec:
-    m = _Map(value, ("group_wait", "repeat_interval"))
+    m = _Map(value, _ALERTS_KEYS)
     default = AlertsSpec()
     return AlertsSpec(
         group_wait=m.get("group_wait", _duration(), default.group_wait),
@@ -815,11 +860,32 @@ def _schedule(value: _Value) -> str:
 
 
 def _digest(value: _Value) -> DigestSpec:
-    m = _Map(value, ("schedule", "timezone"))
+    m = _Map(value, _DIGEST_KEYS)
     default = DigestSpec()
     return DigestSpec(
         schedule=m.get("schedule", _schedule, default.schedule),
         timezone=m.get("timezone", _timezone, default.timezone),
+    )
+
+
+def _env_var_name(value: _Value) -> str:
+    name = _string(value).strip()
+    if not _ENV_NAME.fullmatch(name):
+        raise value.error(f"expected an environment variable's name (letters, digits, _), got {value.got()}")
+    return name
+
+
+def _forward(value: _Value) -> ForwardSpec:
+    """Where occurrences are forwarded; the secrets stay in the environment, only named here."""
+    m = _Map(value, _FORWARD_KEYS)
+    webhook = m.get("webhook", _url, None)
+    secret_env = m.get("secret_env", _env_var_name, None)
+    if secret_env is not None and webhook is None and m.ok("webhook"):
+        m.report("secret_env", "signs the webhook's requests, but forward.webhook is not set")
+    return ForwardSpec(
+        webhook=webhook,
+        secret_env=secret_env,
+        timeout=m.get("timeout", _duration(positive=True), ForwardSpec().timeout),
     )
 
 
@@ -840,6 +906,7 @@ def _config(root: _Value, path: Path, environ: Mapping[str, str]) -> Config:
         access=m.get("access", _access, AccessSpec()),
         alerts=m.get("alerts", _alerts, AlertsSpec()),
         digest=m.get("digest", _digest, DigestSpec()),
+        forward=m.get("forward", _forward, ForwardSpec()),
     )
 
 

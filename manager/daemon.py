@@ -28,6 +28,7 @@ from manager.spec import Config
 from manager.supervisor import Supervisor
 
 if TYPE_CHECKING:
+    from manager.forwarding.forwarder import Forwarder
     from manager.store.store import Store
 
 __all__ = ["AlreadyRunning", "Daemon", "Extension", "acquire_lock", "open_store", "socket_path"]
@@ -98,6 +99,7 @@ class Daemon:
         self.environ = environ if environ is not None else dict(os.environ)
         self.bus = ev.EventBus()
         self.store: Store | None = None
+        self.forwarder: Forwarder | None = None
         self._store_opener = store_opener
         self.extensions = list(extensions)
         self._history: list[ev.Event] = []  # events published before the extensions started
@@ -142,6 +144,8 @@ class Daemon:
         await server.close()
         await supervisor.shutdown()
         reaper.uninstall()
+        if self.forwarder is not None:
+            await asyncio.to_thread(self.forwarder.stop)  # before the store closes its engine
         if self.store is not None:
             await asyncio.to_thread(self.store.close)  # writes (or spools) what is still queued
         log.info("svcbot stopped")
@@ -158,6 +162,8 @@ class Daemon:
                 store = await asyncio.to_thread(self._store_opener, self.config)
             except Exception as exc:
                 self.report_error("opening the store", exc)
+        if store is not None:
+            self.forwarder = await self._start_forwarder(store)  # before the store makes any record
         stop_buffering()
         if store is None:
             return
@@ -167,6 +173,17 @@ class Daemon:
         self.bus.subscribe(store.on_event)
         self.store = store
         log.info("storing reports in %s", store.db.safe_url)
+
+    async def _start_forwarder(self, store: Store) -> Forwarder | None:
+        """Forwarding to Sentry (SENTRY_DSN) and the webhook (`forward:`), when configured. A setting
+        that cannot work is reported and svcbot runs on without forwarding; nothing else depends on it."""
+        if not (self.config.forward.webhook or self.environ.get("SENTRY_DSN", "").strip()):
+            return None
+        try:
+            return await asyncio.to_thread(_open_forwarder, store, self.config, self.environ)
+        except Exception as exc:
+            self.report_error("starting the forwarder", exc)
+            return None
 
     async def _start_extensions(self) -> list[Extension]:
         started = []
@@ -267,11 +284,19 @@ class Daemon:
             log.error("event loop: %s", context.get("message"))
 
 
+def _open_forwarder(store: Store, config: Config, environ: dict[str, str]) -> Forwarder | None:
+    from manager.forwarding.forwarder import open_forwarder  # noqa: PLC0415 - only when configured
+
+    return open_forwarder(store, config.forward, environ)
+
+
 def _log_event(event: ev.Event) -> None:
     # The stderr tail stays out of the log line: it is in the service's own log already, and
     # redacting 50 lines here would delay every restart by milliseconds.
-    data = redact_event_data(event.to_dict(), without=("stderr_tail",))
     level = _LEVELS.get(event.kind, logging.INFO)
+    if not log.isEnabledFor(level):
+        return  # two state changes per start, at DEBUG: no dict to build and redact for nothing
+    data = redact_event_data(event.to_dict(), without=("stderr_tail",))
     service = data.get("service")
     log.log(level, "%s%s", f"{service}: " if service else "", _event_text(event), extra={"event": data})
 

@@ -18,6 +18,7 @@ __all__ = [
     "AlertsSpec",
     "Config",
     "DigestSpec",
+    "ForwardSpec",
     "HealthKind",
     "HealthSpec",
     "HttpSpec",
@@ -154,6 +155,20 @@ class DigestSpec:
 
 
 @dataclass(frozen=True)
+class ForwardSpec:
+    """Remote services that receive a copy of every occurrence (`manager.forwarding`).
+
+    Only the webhook is configured here: Sentry is enabled by SENTRY_DSN in the environment,
+    because a DSN is a credential, and so is the webhook's signing secret, which is read from
+    the environment variable that `secret_env` names.
+    """
+
+    webhook: str | None = None  # an http(s) URL that receives one JSON POST per occurrence
+    secret_env: str | None = None  # the variable holding the HMAC-SHA256 secret that signs the body
+    timeout: float = 5.0  # per request, for the webhook and for Sentry
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # the file this was read from (absolute)
     state_dir: Path
@@ -165,6 +180,7 @@ class Config:
     access: AccessSpec = field(default_factory=AccessSpec)
     alerts: AlertsSpec = field(default_factory=AlertsSpec)
     digest: DigestSpec = field(default_factory=DigestSpec)
+    forward: ForwardSpec = field(default_factory=ForwardSpec)
 
     def service(self, name: str) -> ServiceSpec | None:
         for spec in self.services:

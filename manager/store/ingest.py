@@ -25,7 +25,15 @@ from sqlmodel import Session, col, func, select
 
 from manager.priority import PriorityInput, score
 from manager.similarity import find_duplicate
-from manager.store.models import AuditEntry, Feedback, Issue, LifecycleEvent, Occurrence, Release
+from manager.store.models import (
+    AuditEntry,
+    Feedback,
+    ForwardDelivery,
+    Issue,
+    LifecycleEvent,
+    Occurrence,
+    Release,
+)
 from manager.versions import at_or_after
 
 __all__ = ["apply", "apply_batch", "refresh_priority"]
@@ -49,6 +57,8 @@ class _Batch:
     touched: dict[int, tuple[Issue, datetime]] = field(default_factory=dict)
     # rows that need no ORM object, inserted with one executemany per table at the end
     rows: dict[sa.Table, list[dict[str, Any]]] = field(default_factory=dict)
+    # (occurrence uid, target): outbox rows, inserted once the occurrences have their ids
+    forwards: list[tuple[str, str]] = field(default_factory=list)
 
     def insert(self, model: Any, row: dict[str, Any]) -> None:
         self.rows.setdefault(model.__table__, []).append(row)
@@ -187,6 +197,8 @@ def apply_occurrence(session: Session, record: Record, batch: _Batch) -> None:
     if issue.status == "resolved" and at_or_after(record.get("version"), issue.resolved_in_version):
         reopen_as_regression(session, issue)
     batch.touch(issue, at)
+    # The Store names the remote targets in the record; ingest itself knows no configuration.
+    batch.forwards.extend((record["uid"], str(target)) for target in record.get("forward") or ())
 
 
 def _count(issue: Issue, at: datetime, service: str | None, version: str | None) -> None:
@@ -367,7 +379,30 @@ def apply_batch(session: Session, records: list[Record]) -> None:
     session.flush()
     for table, rows in batch.rows.items():
         session.execute(sa.insert(table), rows)
+    _insert_forwards(session, batch.forwards)
     refresh_priorities(session, list(batch.touched.values()))
+
+
+def _insert_forwards(session: Session, forwards: list[tuple[str, str]]) -> None:
+    """The outbox rows of the batch's new occurrences, in the same transaction (two statements):
+    an occurrence is never stored without its deliveries, nor delivered without being stored."""
+    if not forwards:
+        return
+    uids = list({uid for uid, _ in forwards})
+    ids = dict(session.exec(select(Occurrence.uid, Occurrence.id).where(col(Occurrence.uid).in_(uids))).all())
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "uid": f"{target}:{uid}",
+            "target": target,
+            "occurrence_id": ids[uid],
+            "created_at": now,
+            "status": "pending",
+            "attempts": 0,
+        }
+        for uid, target in forwards
+    ]
+    session.execute(sa.insert(ForwardDelivery.__table__), rows)  # type: ignore[attr-defined]
 
 
 def apply(session: Session, record: Record) -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["HEAD", "alembic_config", "current_revision", "head_revision", "is_current", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0002"  # the newest revision in migrations/versions
+HEAD = "0003"  # the newest revision in migrations/versions
 MIGRATION_LOCK = 0x5F5C_B07  # PostgreSQL advisory lock key held while migrating
 
 

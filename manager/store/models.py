@@ -20,6 +20,7 @@ __all__ = [
     "AuditEntry",
     "DigestRun",
     "Feedback",
+    "ForwardDelivery",
     "IdempotencyKey",
     "Issue",
     "LifecycleEvent",
@@ -178,6 +179,30 @@ class Alert(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     message_ts: str | None = Field(default=None, max_length=64)
+    error: str | None = Field(default=None, max_length=1000)
+
+
+class ForwardDelivery(SQLModel, table=True):
+    """One occurrence to send to one remote target (Sentry, a webhook): an outbox row.
+
+    It is inserted in the occurrence's own transaction, so a stored occurrence always has its
+    deliveries and a spool replay cannot make a second one (`uid` is `target:occurrence uid`).
+    Rows are delivered at least once, in occurrence order per target; `failed` is final (the
+    remote end refused the report for good), `pending` rows wait for `next_attempt_at`.
+    """
+
+    __tablename__ = "forward_delivery"
+    __table_args__ = (sa.Index("ix_forward_delivery_status_target", "status", "target", "occurrence_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(max_length=100, unique=True)
+    target: str = Field(max_length=16)  # sentry, webhook
+    occurrence_id: int = Field(foreign_key="occurrence.id", index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="pending", max_length=16)  # pending, sent, failed
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, max_length=1000)
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
+import sqlalchemy as sa
+from sqlmodel import Session, select
 
 from manager import events as ev
 from manager.reports import Host, Record, event_record, occurrence_record
@@ -64,11 +65,13 @@ class Store:
     def __init__(self, url: str, state_dir: Path, *, spool_bytes: int | None = None) -> None:
         self.db = Database(url)
         self.spool = Spool(state_dir / SPOOL_DIR, spool_bytes or DEFAULT_MAX_BYTES)
-        self.writer = StoreWriter(self.db, self.spool, ingest.apply_batch, prepare=self.ensure_schema)
+        self.writer = StoreWriter(self.db, self.spool, self._apply, prepare=self.ensure_schema)
         self.host = Host()
         self._schema_lock = threading.Lock()
         self._schema_ready = False
         self._specs: Callable[[str], ServiceSpec | None] = lambda _name: None
+        self._forward: tuple[str, ...] = ()
+        self._forwarded: Callable[[], None] = lambda: None
 
     @classmethod
     def for_config(cls, config: Config) -> Store:
@@ -99,10 +102,38 @@ class Store:
 
     def _records(self, event: ev.Event, spec: ServiceSpec | None) -> list[Record]:
         report = occurrence_record(event, spec, self.host)
-        return [event_record(event)] if report is None else [event_record(event), report]
+        return [event_record(event)] if report is None else [event_record(event), self._tagged(report)]
 
     def submit(self, record: Record) -> None:
-        self.writer.submit(record)
+        self.writer.submit(self._tagged(record))
+
+    # -- forwarding to remote targets ---------------------------------------------------------------
+
+    def forward_to(self, targets: Sequence[str], wake: Callable[[], None]) -> None:
+        """Forward occurrences made from now on to `targets` (call before `start`).
+
+        Every occurrence record, the supervisor's and Alertmanager's alike, gets a `forward` key
+        here, so ingest writes its outbox rows without knowing the configuration, and a record
+        spooled during an outage keeps its targets. `wake` is called after each commit that added
+        outbox rows, so the forwarder sends them at once instead of at its next poll."""
+        self._forward = tuple(targets)
+        self._forwarded = wake
+
+    def _tagged(self, record: Record) -> Record:
+        if not self._forward or record.get("op") != "occurrence" or "forward" in record:
+            return record
+        return {**record, "forward": list(self._forward)}
+
+    def _apply(self, session: Session, records: list[Record]) -> None:
+        ingest.apply_batch(session, records)
+        if any(record.get("forward") for record in records) and not session.info.get("forwarding"):
+            # after the commit, not now: woken earlier, the forwarder would find nothing yet
+            session.info["forwarding"] = True
+            sa.event.listen(session, "after_commit", self._after_commit)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.get_nested_transaction() is None:  # a savepoint's release fires this event too
+            self._forwarded()
 
     def close(self, timeout: float = 30.0) -> None:
         self.writer.stop(timeout)
