@@ -6,8 +6,15 @@
 2. Alert storm: 100 services fail within one second (then twice more, and are quarantined); the number of
    top-level posts in the alert channel in the first two minutes (target <= 5), whether every service
    is named in a post or an update, and whether the outbox is empty at the end (no alert lost).
+3. Slack outage: Slack is down for 120 s (refusing connections, then answering 503) while 100 services
+   fail one after another over its first 80 % (so that several top-level posts, folds and updates are
+   decided meanwhile), then back. Alerts lost (rows never delivered, or marked sent but not in Slack; target
+   0), top-level posts out of order (a post arriving after one decided later; target 0), and the time
+   from Slack's return until the outbox is empty (retries back off to one a minute, so up to ~60 s
+   before the first delivery, then about one message per second).
 
-Run with `make bench`, or `PYTHONPATH=. python bench/slack.py [--quick]` (quick: a 30 s storm window).
+Run with `make bench`, or `PYTHONPATH=. python bench/slack.py [--quick] [--only acks|storm|outage ...]`
+(quick: a 30 s storm window and a 30 s outage; --only, repeatable: just those scenarios; default all).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ HANG = ROOT / "tests" / "programs" / "hang.py"
 CRASH = ROOT / "tests" / "programs" / "crash_later.py"
 CONCURRENT = 50
 STORM = 100
+SCENARIOS = ("acks", "storm", "outage")
 
 
 def free_port() -> int:
@@ -132,8 +140,8 @@ def measure_acks(workdir: Path) -> dict[str, tuple[float, float]]:
     return out
 
 
-def measure_storm(workdir: Path, window: float) -> dict[str, Any]:
-    services = {
+def storm_services() -> dict[str, Any]:
+    return {
         f"svc{i:03d}": {
             "command": [sys.executable, str(CRASH), "0.5"],
             "restart": "always",
@@ -143,6 +151,10 @@ def measure_storm(workdir: Path, window: float) -> dict[str, Any]:
         }
         for i in range(STORM)
     }
+
+
+def measure_storm(workdir: Path, window: float) -> dict[str, Any]:
+    services = storm_services()
     with FakeSlack() as fake, svcbot(workdir, fake, services, slack={"alert_channel": "C0ALERTS"}):
         began = time.monotonic()
         time.sleep(window)
@@ -173,6 +185,78 @@ def measure_storm(workdir: Path, window: float) -> dict[str, Any]:
     }
 
 
+def measure_outage(workdir: Path, outage: float) -> dict[str, Any]:
+    """Slack down for `outage` seconds (refusing connections for the first half, answering 503 for the
+    second) while 100 services fail one by one, then back: what arrives, in what order, how soon."""
+    spread = 0.8 * outage
+    services = {
+        f"svc{i:03d}": {
+            "command": [sys.executable, str(CRASH), f"{2 + i * spread / STORM:.2f}"],
+            "restart": "never",
+        }
+        for i in range(STORM)
+    }
+    with FakeSlack() as fake:
+        for method in ("chat.postMessage", "chat.update"):  # failing from the first alert on, in case one
+            fake.fail(method, 100_000, status=503)  # is decided before the outage proper begins
+        with svcbot(workdir, fake, services, slack={"alert_channel": "C0ALERTS"}):
+            fake.down(refuse=True)
+            began = time.monotonic()
+            time.sleep(outage / 2)
+            fake.up()
+            fake.down()  # now every call is answered 503
+            time.sleep(max(0.0, began + outage - time.monotonic()))
+            during = len(_alert_calls(fake))
+            decided = _count(workdir, "SELECT count(*) FROM alert")
+            fake.heal()
+            fake.up()
+            back = time.monotonic()
+            while _pending(workdir) and time.monotonic() < back + 600:
+                time.sleep(0.1)
+            drained = time.monotonic() - back
+            calls = _alert_calls(fake)
+    with sqlite3.connect(workdir / "state" / "svcbot.db") as db:
+        rows = db.execute(
+            "SELECT id, status, message_ts, json_extract(body, '$.action'), attempts FROM alert ORDER BY id"
+        ).fetchall()
+    notices = [
+        c for c in calls if c.method == "chat.postMessage" and not {"blocks", "thread_ts"} & set(c.params)
+    ]
+    alerts = [c for c in calls if c not in notices]  # each sent row is one of these, once
+    posted = {
+        c.response["ts"]: c for c in alerts if c.method == "chat.postMessage" and "thread_ts" not in c.params
+    }
+    sent = [r for r in rows if r[1] == "sent"]
+    sent_posts = [r for r in sent if r[3] == "post"]  # (an update's row has its post's ts too)
+    missing = [r for r in sent_posts if r[2] not in posted]
+    arrived = [row_id for _, row_id in sorted((posted[r[2]].at, r[0]) for r in sent_posts if r[2] in posted)]
+    late = sum(1 for i, row_id in enumerate(arrived) if row_id < max(arrived[:i], default=0))
+    first = min((c.at for c in alerts if c.at >= back), default=back) - back
+    names = [f"svc{i:03d}" for i in range(STORM)]
+    return {
+        "outage": outage,
+        "outbox": len(rows),
+        "decided": decided,
+        "during": during,
+        "lost": len(rows) - len(sent) + max(len(missing), len(sent) - len(alerts)),
+        "duplicates": max(0, len(alerts) - len(sent)),
+        "posts": len(arrived),
+        "late": late,
+        "first": first,
+        "drained": drained,
+        "attempts": max((r[4] for r in rows), default=0),
+        "named": sum(1 for name in names if any(name in json.dumps(c.params) for c in calls)),
+        "notices": len(notices),
+        "updates": sum(1 for c in alerts if c.method == "chat.update"),
+        "replies": sum(1 for c in alerts if "thread_ts" in c.params),
+    }
+
+
+def _count(workdir: Path, query: str) -> int:
+    with sqlite3.connect(workdir / "state" / "svcbot.db") as db:
+        return int(db.execute(query).fetchone()[0])
+
+
 def _alert_calls(fake: FakeSlack) -> list[Any]:
     return [c for c in fake.calls() if c.ok and c.method in ("chat.postMessage", "chat.update")]
 
@@ -186,21 +270,59 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="a 30 s storm window instead of 120 s")
-    window = 30.0 if parser.parse_args(argv).quick else 120.0
+    parser.add_argument(
+        "--quick", action="store_true", help="a 30 s storm window and outage instead of 120 s"
+    )
+    parser.add_argument(
+        "--only", action="append", choices=SCENARIOS, help="run just this scenario (repeatable; default: all)"
+    )
+    args = parser.parse_args(argv)
+    window = 30.0 if args.quick else 120.0
+    chosen = set(args.only or SCENARIOS)
+    acks: dict[str, tuple[float, float]] = {}
+    storm: dict[str, Any] | None = None
+    outage: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory(prefix="svcbot-bench-chatops-") as tmp:
-        print("  ack latency ...", file=sys.stderr, flush=True)
-        (Path(tmp) / "acks").mkdir()
-        acks = measure_acks(Path(tmp) / "acks")
-        print(f"  alert storm ({window:.0f} s) ...", file=sys.stderr, flush=True)
-        (Path(tmp) / "storm").mkdir()
-        storm = measure_storm(Path(tmp) / "storm", window)
+        if "acks" in chosen:
+            print("  ack latency ...", file=sys.stderr, flush=True)
+            (Path(tmp) / "acks").mkdir()
+            acks = measure_acks(Path(tmp) / "acks")
+        if "storm" in chosen:
+            print(f"  alert storm ({window:.0f} s) ...", file=sys.stderr, flush=True)
+            (Path(tmp) / "storm").mkdir()
+            storm = measure_storm(Path(tmp) / "storm", window)
+        if "outage" in chosen:
+            print(
+                f"  Slack outage ({window:.0f} s) during a rolling failure ...", file=sys.stderr, flush=True
+            )
+            (Path(tmp) / "outage").mkdir()
+            outage = measure_outage(Path(tmp) / "outage", window)
     print(f"# svcbot's Slack front end ({CONCURRENT} concurrent requests; a {STORM}-service storm)\n")
     print("| figure | value | target | met? |\n|---|--:|---|---|")
     for text, (p50, p99) in acks.items():
         met = "yes" if p99 <= 0.1 else "**NO**"
         figure = f"{p50 * 1000:.1f} / {p99 * 1000:.1f} ms"
         print(f"| ack of `/svc {text}`, p50 / p99 | {figure} | p99 ≤ 100 ms | {met} |")
+    if storm is not None:
+        print_storm(storm)
+    if outage is not None:
+        print_outage(outage)
+    if storm is not None:
+        print(f"\nThread replies: {storm['replies']}; message updates: {storm['updates']}.")
+    if outage is not None:
+        print(
+            f"\nSlack outage of {outage['outage']:.0f} s: {outage['decided']} alert messages written to the "
+            f"outbox meanwhile ({outage['outbox']} in all: {outage['posts']} posts, {outage['updates']} "
+            f"updates, {outage['replies']} thread replies), {outage['during']} delivered during it; "
+            f"{outage['duplicates']} delivered twice; the most delivery attempts for one message: "
+            f"{outage['attempts']}; first delivery "
+            f"{outage['first']:.1f} s after Slack returned; {outage['notices']} reconnection notice(s) "
+            "(posted directly, not from the outbox; not counted as alerts)."
+        )
+    return 0
+
+
+def print_storm(storm: dict[str, Any]) -> None:
     print(
         f"| top-level alert posts in the first {storm['window']:.0f} s | {storm['posts']} | ≤ 5 | "
         f"{'yes' if storm['posts'] <= 5 else '**NO**'} |"
@@ -213,8 +335,23 @@ def main(argv: list[str] | None = None) -> int:
         f"| alerts undelivered once the outbox drained | {storm['pending']} of {storm['outbox']} | 0 | "
         f"{'yes' if storm['pending'] == 0 else '**NO**'} |"
     )
-    print(f"\nThread replies: {storm['replies']}; message updates: {storm['updates']}.")
-    return 0
+
+
+def print_outage(outage: dict[str, Any]) -> None:
+    what = f"Slack down {outage['outage']:.0f} s"
+    print(
+        f"| {what}: alerts lost | {outage['lost']} of {outage['outbox']} | 0 | "
+        f"{'yes' if outage['lost'] == 0 else '**NO**'} |"
+    )
+    print(
+        f"| {what}: top-level posts out of order | {outage['late']} of {outage['posts']} | 0 | "
+        f"{'yes' if outage['late'] == 0 else '**NO**'} |"
+    )
+    print(
+        f"| {what}: services named in posts or updates | {outage['named']} of {STORM} | all | "
+        f"{'yes' if outage['named'] == STORM else '**NO**'} |"
+    )
+    print(f"| {what}: time to drain after Slack returns | {outage['drained']:.1f} s | — | — |")
 
 
 if __name__ == "__main__":

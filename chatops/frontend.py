@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from chatops.alerting.service import AlertService
     from chatops.digest_schedule import DigestScheduler
+    from manager.alertmanager import Webhook
     from manager.daemon import Daemon
     from manager.store.store import Store
 
@@ -92,7 +93,9 @@ class SlackFrontEnd:
             app=self.slack.app if self.slack and not self.slack.settings.socket_mode else None,
             gate=self.slack.gate if self.slack else None,
             metrics=self.metrics,
-            alertmanager=AlertmanagerIntake(self.environ.get("SVCBOT_ALERTMANAGER_TOKEN"), self._store),
+            alertmanager=AlertmanagerIntake(
+                self.environ.get("SVCBOT_ALERTMANAGER_TOKEN"), self._store, self._alertmanager_alerts
+            ),
         )
         try:
             await self.server.start()
@@ -159,15 +162,17 @@ class SlackFrontEnd:
         if store is None:
             return
         from chatops.digest_buttons import DigestButtons  # noqa: PLC0415
-        from chatops.digest_post import DigestPoster  # noqa: PLC0415
+        from chatops.digest_post import DigestPoster, owner_name  # noqa: PLC0415
         from chatops.digest_schedule import DigestScheduler  # noqa: PLC0415
+        from chatops.release_post import ReleaseAnnouncer  # noqa: PLC0415
 
         DigestButtons(slack, store.db).register()
         if not self.config_now().slack.digest_channel:
             log.warning("no slack.digest_channel: the weekly digest is off")
             return
         poster = DigestPoster(self.config_now, store.db, slack.client, prepare=store.ensure_schema)
-        self.digest = DigestScheduler(poster, lambda: self.config_now().digest)
+        releases = ReleaseAnnouncer(self.config_now, store.db, slack.client, owner_name())
+        self.digest = DigestScheduler(poster, lambda: self.config_now().digest, releases=releases)
         self.digest.start()
 
     async def _open_socket(self, slack: SlackApp, settings: SlackSettings) -> None:
@@ -200,6 +205,13 @@ class SlackFrontEnd:
 
     def _store(self) -> Store | None:
         return self.daemon.store if self.daemon is not None else None
+
+    def _alertmanager_alerts(self, webhook: Webhook) -> None:
+        if self.alerts is None:
+            return
+        from chatops.alerting.signals import alertmanager_signals  # noqa: PLC0415
+
+        self.alerts.on_signals(alertmanager_signals(webhook, self.config_now(), time.time()))
 
     async def _audit(self, record: Record) -> None:
         store = self._store()
@@ -287,6 +299,8 @@ class SlackFrontEnd:
             return
         outage, self._down_since = time.monotonic() - self._down_since, None
         log.info("Slack answers again after %.0fs", outage)
+        if self.alerts is not None:
+            self.alerts.slack_back()
         channel = self.config_now().slack.alert_channel
         if channel:
             with contextlib.suppress(Exception):

@@ -3,7 +3,9 @@
 The bearer token in SVCBOT_ALERTMANAGER_TOKEN is required (compared in constant time); without one
 configured the endpoint refuses everything. Firing alerts become occurrences keyed by Alertmanager's
 fingerprint, through the store's writer (spooled if the database is away), idempotent because
-Alertmanager delivers at least once; resolved alerts resolve their issues.
+Alertmanager delivers at least once; resolved alerts resolve their issues. Both also go to the alert
+channel through the same policy as svcbot's own alerts (`notify`): grouped, deduplicated (a re-delivery
+of a firing alert is a repeat of its incident), and a resolved alert updates its message in place.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from manager.alertmanager import occurrence_records, parse_webhook, resolved_fingerprints
+from manager.alertmanager import Webhook, occurrence_records, parse_webhook, resolved_fingerprints
 
 if TYPE_CHECKING:
     from manager.store.store import Store
@@ -29,9 +31,15 @@ MAX_BODY = 16 * 1024 * 1024
 
 
 class AlertmanagerIntake:
-    def __init__(self, token: str | None, store: Callable[[], Store | None]) -> None:
+    def __init__(
+        self,
+        token: str | None,
+        store: Callable[[], Store | None],
+        notify: Callable[[Webhook], None] = lambda _webhook: None,
+    ) -> None:
         self._token = token
         self._store = store
+        self._notify = notify  # the alert channel: firing alerts posted, resolved ones updated in place
 
     def _authorized(self, request: web.Request) -> bool:
         if not self._token:
@@ -52,6 +60,7 @@ class AlertmanagerIntake:
         records = occurrence_records(webhook)
         for record in records:
             store.submit(record)
+        self._notify(webhook)
         resolved = resolved_fingerprints(webhook)
         if resolved:
             from manager.store.queries import resolve_by_fingerprint  # noqa: PLC0415

@@ -99,6 +99,10 @@ class _Fault:
     status: int
     error: str
     headers: dict[str, str] = field(default_factory=dict)
+    channel: str | None = None  # only calls to this channel meet the fault (None: any call)
+
+    def meets(self, params: Params) -> bool:
+        return self.channel is None or params.get("channel") == self.channel
 
 
 class _SlackError(Exception):
@@ -158,9 +162,10 @@ async def _read_params(request: web.Request) -> Params:
 class FakeSlack:
     """Slack's Web API, response URLs and Socket Mode on 127.0.0.1, recording every call.
 
-    Use as a context manager (or `start()`/`stop()`); point clients at `url`. Program trouble with `fail`,
-    `rate_limit` and `down`/`up`; inspect with `calls`, `wait_for` and `messages`; drive Socket Mode with
-    `socket_send`, `wait_socket_ack` and `socket_disconnect`.
+    Use as a context manager (or `start()`/`stop()`); point clients at `url`. Program trouble with `fail`
+    and `rate_limit` (optionally for one channel only), `heal` and `down`/`up`; inspect with `calls`,
+    `wait_for` and `messages`; drive Socket Mode with `socket_send`, `wait_socket_ack` and
+    `socket_disconnect`.
     """
 
     def __init__(
@@ -304,20 +309,38 @@ class FakeSlack:
             self._users[user_id] = self._user(user_id, name, real_name or name, display_name or name)
 
     def fail(
-        self, method: str, times: int = 1, *, status: int | None = None, error: str | None = None
+        self,
+        method: str,
+        times: int = 1,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        channel: str | None = None,
     ) -> None:
         """Make the next `times` calls to `method` fail: HTTP `status` (default 500 when no error is given)
-        and/or an `{"ok": false, "error": error}` answer (HTTP 200 unless `status` is given too)."""
+        and/or an `{"ok": false, "error": error}` answer (HTTP 200 unless `status` is given too). With
+        `channel`, only calls to that channel fail (the others pass untouched)."""
         code = status if status is not None else (200 if error else 500)
-        fault = _Fault(code, error or ("internal_error" if code >= 500 else "fatal_error"))
+        fault = _Fault(code, error or ("internal_error" if code >= 500 else "fatal_error"), channel=channel)
         with self._cond:
             self._faults[method].extend([fault] * times)
 
-    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
-        """Answer the next `times` calls to `method` like Slack's rate limiter: HTTP 429, Retry-After."""
-        fault = _Fault(429, "ratelimited", {"Retry-After": str(retry_after)})
+    def rate_limit(
+        self, method: str, times: int = 1, retry_after: int = 1, *, channel: str | None = None
+    ) -> None:
+        """Answer the next `times` calls to `method` like Slack's rate limiter: HTTP 429, Retry-After.
+        With `channel`, only calls to that channel (Slack limits chat.postMessage per channel)."""
+        fault = _Fault(429, "ratelimited", {"Retry-After": str(retry_after)}, channel)
         with self._cond:
             self._faults[method].extend([fault] * times)
+
+    def heal(self, method: str | None = None) -> None:
+        """Drop the faults still programmed (for `method`, or every method): calls succeed again."""
+        with self._cond:
+            if method is None:
+                self._faults.clear()
+            else:
+                self._faults.pop(method, None)
 
     def down(self, *, refuse: bool = False) -> None:
         """Take Slack down: drop WebSocket clients and answer 503 to everything, or with `refuse`, close
@@ -558,8 +581,10 @@ class FakeSlack:
                 return 503, {"ok": False, "error": "service_unavailable"}, {}
             if authorization is not None and (token_error := self._token_error(method, authorization)):
                 return 200, {"ok": False, "error": token_error}, {}
-            if self._faults[method]:
-                fault = self._faults[method].popleft()
+            faults = self._faults[method]
+            fault = next((f for f in faults if f.meets(params)), None)
+            if fault is not None:
+                faults.remove(fault)  # the first one that applies: faults keep their order
                 return fault.status, {"ok": False, "error": fault.error}, fault.headers
             try:
                 if method == "response_url":

@@ -501,3 +501,23 @@ def test_from_state_rejects_an_unknown_version() -> None:
     state = policy().to_state() | {"version": 99}
     with pytest.raises(ValueError, match="version"):
         AlertPolicy.from_state(state, group_wait=1.0, repeat_interval=1.0)
+
+
+# -- Alertmanager's alerts ----------------------------------------------------------------------------
+
+
+def test_alertmanager_alerts_are_incidents_of_their_own_resolved_by_their_resolution() -> None:
+    """Two alerts of one service are two incidents; "alert_resolved" ends only its alert, and
+    "recovered" (svcbot's own signal for the service) does not end an Alertmanager alert."""
+    p = policy()
+    p.receive(sig("web/HighLatency", "alert", severity="warning"), 0.0)
+    p.receive(sig("web/ErrorRate", "alert"), 1.0)
+    p.receive(sig("web", "crash"), 2.0)
+    [post] = [a for a in p.tick(GROUP_WAIT + 2) if isinstance(a, Post)]
+    assert set(post.services) == {"web/HighLatency", "web/ErrorRate", "web"}
+    p.posted(post.notification_id, "C0ALERTS", "1.0001")
+    p.receive(recovered("web", 20.0), 20.0)
+    p.receive(Signal("web/HighLatency", "alert_resolved", "info", "resolved", "C0ALERTS", (), 21.0), 21.0)
+    p.tick(60.0)
+    states = {s["name"]: s["state"] for s in p.incident_view(post.notification_id)["services"]}
+    assert states == {"web/HighLatency": "recovered", "web/ErrorRate": "firing", "web": "recovered"}

@@ -269,3 +269,46 @@ def test_double_delivery_makes_one_occurrence_per_alert(tmp_path: Path) -> None:
         assert len(occurrences) == 2
     finally:
         database.dispose()
+
+
+def test_alertmanager_signals_are_routed_like_the_service_they_name(tmp_path: Path) -> None:
+    """An alert about a service svcbot runs goes to its alert_channel with its owners; any other to the
+    default channel; severities map to the policy's; a resolved alert is an alert_resolved signal."""
+    from chatops.alerting.signals import alertmanager_signals  # noqa: PLC0415
+    from manager.config import load_config  # noqa: PLC0415
+    from tests.conftest import write_config  # noqa: PLC0415
+
+    config = load_config(
+        write_config(
+            tmp_path,
+            {"web": {"command": "true", "alert_channel": "C0WEB", "owners": ["S0WEBTEAM"]}},
+            slack={"alert_channel": "C0ALERTS"},
+        )
+    )
+
+    def alert(status: str, service: str, severity: str) -> dict[str, Any]:
+        return {
+            "status": status,
+            "labels": {"alertname": "Down", "service": service, "severity": severity},
+            "annotations": {"summary": "token=xoxb-123456789012-abcdefghijkl is in the summary"},
+            "startsAt": "2026-11-23T05:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "",
+            "fingerprint": "ab12",
+        }
+
+    body = {
+        "version": "4",
+        "alerts": [
+            alert("firing", "web", "critical"),
+            alert("firing", "db", "info"),
+            alert("resolved", "web", ""),
+        ],
+    }
+    signals = alertmanager_signals(parse_webhook(json.dumps(body).encode()), config, 5.0)
+    assert [(s.service, s.kind, s.severity, s.channel, s.owners) for s in signals] == [
+        ("web/Down", "alert", "critical", "C0WEB", ("S0WEBTEAM",)),
+        ("db/Down", "alert", "info", "C0ALERTS", ()),
+        ("web/Down", "alert_resolved", "info", "C0WEB", ("S0WEBTEAM",)),
+    ]
+    assert "xoxb-123456789012" not in signals[0].summary

@@ -426,7 +426,8 @@ def test_metrics_are_scraped_in_the_prometheus_format(bot: Bot) -> None:
 
 def test_alertmanager_webhook_needs_its_token_and_lands_once(tmp_path: Path) -> None:
     """POST /alertmanager: 401 without the bearer token, 400 for a bad payload; a firing alert
-    delivered twice is one issue with one occurrence; its resolution resolves the issue."""
+    delivered twice is one issue with one occurrence and one message in the alert channel; its
+    resolution resolves the issue and updates that message in place."""
     alert = {
         "status": "firing",
         "labels": {"alertname": "HighLatency", "service": "web", "severity": "warning"},
@@ -439,7 +440,8 @@ def test_alertmanager_webhook_needs_its_token_and_lands_once(tmp_path: Path) -> 
     payload = {"version": "4", "status": "firing", "receiver": "svcbot", "groupKey": "{}", "alerts": [alert]}
     services = {"web": {"command": program("hang")}}
     tokens = {**HTTP_MODE, "SVCBOT_ALERTMANAGER_TOKEN": "am-secret"}
-    with FakeSlack() as fake, running_bot(tmp_path, fake, services, tokens=tokens) as bot:
+    top: dict[str, Any] = {"slack": {"alert_channel": "C0ALERTS"}, "alerts": {"group_wait": "200ms"}}
+    with FakeSlack() as fake, running_bot(tmp_path, fake, services, tokens=tokens, **top) as bot:
 
         def send(body: dict[str, Any], token: str | None = "am-secret") -> int:
             headers = {"Content-Type": "application/json"}
@@ -468,5 +470,13 @@ def test_alertmanager_webhook_needs_its_token_and_lands_once(tmp_path: Path) -> 
 
         wait_until(lambda: issue() is not None, 10, "the alert's issue")
         assert issue() == ("open", 1, "alert")
+        [post] = fake.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == "C0ALERTS")
+        assert "web/HighLatency" in json.dumps(post.params["blocks"])
+        assert "p99 over 2s" in json.dumps(post.params["blocks"])
         assert send({**payload, "status": "resolved", "alerts": [{**alert, "status": "resolved"}]}) == 200
         wait_until(lambda: (issue() or ("",))[0] == "resolved", 10, "the issue resolved")
+        fake.wait_for("chat.update", where=lambda c: c.params.get("ts") == post.response["ts"], timeout=15)
+        shown = next(m for m in fake.messages("C0ALERTS") if m["ts"] == post.response["ts"])
+        assert "recovered" in json.dumps(shown["blocks"]).lower()
+        top_level = [c for c in fake.calls("chat.postMessage") if "thread_ts" not in c.params]
+        assert len(top_level) == 1  # the re-delivery was a repeat of the same incident

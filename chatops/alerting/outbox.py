@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from manager.store.db import Database
 from manager.store.models import Alert
 
-__all__ = ["OutboxRow", "enqueue", "mark", "pending"]
+__all__ = ["OutboxRow", "enqueue", "mark", "pending", "pending_channels"]
 
 OutboxRow = dict[str, Any]
 
@@ -40,11 +40,21 @@ def enqueue(db: Database, rows: Sequence[OutboxRow]) -> None:
             )
 
 
-def pending(db: Database, limit: int = 200) -> list[Alert]:
-    """Undelivered rows, oldest first (including ones waiting for a retry: order needs them)."""
+def pending(db: Database, limit: int = 200, channel: str | None = None) -> list[Alert]:
+    """Undelivered rows, oldest first (including ones waiting for a retry: order needs them); with
+    `channel`, only that channel's."""
     with db.session() as session:
-        query = select(Alert).where(Alert.status == "pending").order_by(col(Alert.id)).limit(limit)
-        return list(session.exec(query).all())
+        query = select(Alert).where(Alert.status == "pending")
+        if channel is not None:
+            query = query.where(Alert.channel == channel)
+        return list(session.exec(query.order_by(col(Alert.id)).limit(limit)).all())
+
+
+def pending_channels(db: Database) -> list[str]:
+    """The channels with undelivered rows."""
+    with db.session() as session:
+        query = select(Alert.channel).where(Alert.status == "pending").distinct()
+        return [channel for channel in session.exec(query).all() if channel is not None]
 
 
 def mark(

@@ -7,11 +7,13 @@ silences; no inhibition), adapted to a Slack channel, where a *top-level message
 Words
 -----
 - A `Signal` is one observation from the manager: a crash, a crash loop (quarantine), a failed health
-  check, a resource breach, a manager error, or "recovered" (the service is running/healthy again, or its
-  crash loop ended).
+  check, a resource breach, a manager error, an alert from Prometheus Alertmanager, or a recovery:
+  "recovered" (the service is running/healthy again, or its crash loop ended) or "alert_resolved"
+  (Alertmanager says the alert is over).
 - An *incident* is one problem of one service that is firing, keyed by (service, family). Kinds that are the
   same problem share a family: crash and crash_loop -> "down"; unhealthy -> "health"; resource ->
-  "resource"; manager_error -> "manager". A repeat of a firing incident is not a new incident.
+  "resource"; manager_error -> "manager"; alert -> "alert" (whose `service` is "<service>/<alertname>", so
+  each Alertmanager alert is an incident of its own). A repeat of a firing incident is not a new incident.
 - A *notification* is one top-level Slack message; it covers one or more incidents (a storm folds into one).
 
 Decisions (all times are the injected `now`)
@@ -32,7 +34,8 @@ Decisions (all times are the injected `now`)
   incident only count (`Suppressed("acknowledged")`); escalations still reply. The count shows in the
   next Update/Reply.
   A repeat while the incident is still in an unsent batch is `Suppressed("pending")`: the Post shows it.
-- Recovery: "recovered" resolves the service's "down" and "health" incidents. Resource breaches and manager
+- Recovery: "recovered" resolves the service's "down" and "health" incidents, "alert_resolved" its "alert"
+  incident. Resource breaches and manager
   errors have no recovery signal: they resolve after `quiet_resolve` without a repeat (Alertmanager's
   resolve_timeout). A resolved incident is marked in place (an `Update`) and the thread gets a `Reply`
   ("web recovered after 3m"); when every incident of a notification has recovered, its view says
@@ -127,9 +130,22 @@ __all__ = [
     "family_of",
 ]
 
-KINDS: Final = ("crash", "crash_loop", "unhealthy", "resource", "manager_error", "recovered")
+KINDS: Final = (
+    "crash",
+    "crash_loop",
+    "unhealthy",
+    "resource",
+    "manager_error",
+    "alert",
+    "recovered",
+    "alert_resolved",
+)
+_RECOVERIES: Final = {
+    "recovered": ("down", "health"),
+    "alert_resolved": ("alert",),
+}  # kind -> families it ends
 SEVERITIES: Final = ("info", "warning", "critical")  # ascending
-FAMILIES: Final = ("down", "health", "resource", "manager")
+FAMILIES: Final = ("down", "health", "resource", "manager", "alert")
 
 _FAMILY_OF: Final = {
     "crash": "down",
@@ -137,14 +153,15 @@ _FAMILY_OF: Final = {
     "unhealthy": "health",
     "resource": "resource",
     "manager_error": "manager",
+    "alert": "alert",  # from Prometheus Alertmanager; its `service` names the alert too
 }
-_RECOVERED_BY_SIGNAL: Final = ("down", "health")  # the families "recovered" resolves
 _RESOLVED_BY_QUIET: Final = ("resource", "manager")  # no recovery signal: resolved after quiet_resolve
 _PHRASES: Final = {  # (one service, several services)
     "down": ("is down", "are down"),
     "health": ("is unhealthy", "are unhealthy"),
     "resource": ("is over its resource limits", "are over their resource limits"),
     "manager": ("has a manager error", "have manager errors"),
+    "alert": ("is firing", "are firing"),
 }
 _FIRING_REASONS: Final = ("escalated", "reopened", "repeat", "reminder")
 _REPLY_ORDER: Final = ("escalated", "reopened", "repeat", "recovered", "resolved")
@@ -161,7 +178,7 @@ _STATE_VERSION: Final = 1
 
 
 def family_of(kind: str) -> str | None:
-    """The incident family of a signal kind; None for "recovered". ValueError for an unknown kind."""
+    """The incident family of a signal kind; None for a recovery. ValueError for an unknown kind."""
     if kind not in KINDS:
         raise ValueError(f"unknown signal kind {kind!r}; expected one of {', '.join(KINDS)}")
     return _FAMILY_OF.get(kind)
@@ -185,7 +202,7 @@ class Signal:
             raise ValueError(f"unknown severity {self.severity!r}; expected one of {', '.join(SEVERITIES)}")
         if not self.service:
             raise ValueError("a signal needs a service")
-        if not self.channel and self.kind != "recovered":
+        if not self.channel and self.kind not in _RECOVERIES:
             raise ValueError("a signal needs a channel")
         object.__setattr__(self, "owners", tuple(self.owners))
 
@@ -429,7 +446,7 @@ class AlertPolicy:
     def receive(self, signal: Signal, now: float) -> list[Action]:
         """Take one signal; return what to send (often nothing yet: see tick())."""
         self._deadline = None
-        if signal.kind == "recovered":
+        if signal.kind in _RECOVERIES:
             return self._recover(signal, now)
         family = _FAMILY_OF[signal.kind]
         latest = self._latest_incident(signal.service, family)
@@ -643,7 +660,7 @@ class AlertPolicy:
 
     def _recover(self, signal: Signal, now: float) -> list[Action]:
         touched: list[_Notification] = []
-        for family in _RECOVERED_BY_SIGNAL:
+        for family in _RECOVERIES[signal.kind]:
             inc = self._latest_incident(signal.service, family)
             if inc is not None and inc.firing:
                 n = self._close(inc, signal.at, now, "recovered")

@@ -1,10 +1,12 @@
 """Alerts from the manager's events to Slack: policy decisions, outbox, paced delivery, buttons.
 
 The bus handler only queues the event (it runs on the supervision path). One task turns events into
-signals, asks the policy what to say, writes that to the outbox table first, then delivers from
-the table: at most about one message per second per channel, each channel in order, retrying
-while Slack is down or rate limiting, so nothing is lost and nothing arrives out of order. The
-policy's state (incidents, silences, message timestamps) is saved in the database after changes.
+signals, asks the policy what to say, writes that to the outbox table first, then has it delivered
+from the table by one sender task per channel: at most about one message per second per channel,
+each channel in order, retrying while Slack is down or rate limiting, so nothing is lost and nothing
+arrives out of order. A channel's wait (its pace, a Retry-After, a retry, a slow Slack) holds up
+neither the other channels nor the decisions. The policy's state (incidents, silences, message
+timestamps) is saved in the database after changes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -23,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from chatops import blocks
 from chatops.alerting import outbox
 from chatops.alerting.pacing import ChannelPacer
-from chatops.alerting.policy import Action, AlertPolicy, Post, Reply, Suppressed, Update
+from chatops.alerting.policy import Action, AlertPolicy, Post, Reply, Signal, Suppressed, Update
 from chatops.alerting.signals import signal_for
 from chatops.text import escape
 from manager import events as ev
@@ -57,9 +60,13 @@ class AlertService:
         self._client = client
         self._clock = clock
         self._events: asyncio.Queue[ev.Event] = asyncio.Queue(maxsize=100_000)
+        self._signals: deque[Signal] = deque(maxlen=100_000)  # from outside monitoring (Alertmanager)
+        self._back = asyncio.Event()  # set (and replaced) when Slack answers again after an outage
         self._wake = asyncio.Event()
         self._pacer = ChannelPacer()
         self._retry: dict[int, float] = {}  # alert id -> monotonic time of its next attempt
+        self._senders: dict[str, asyncio.Task[None]] = {}  # channel -> its sender, while it has work
+        self._saving = asyncio.Lock()  # senders and decisions save the state: one at a time, in order
         self._dropped: set[str] = set()  # notifications whose Post failed for good
         self.policy = AlertPolicy(**self._settings())
         self._unrecorded: list[outbox.OutboxRow] = []
@@ -74,6 +81,7 @@ class AlertService:
         from manager.store.runtime import load_state  # noqa: PLC0415
 
         try:
+            await asyncio.to_thread(self._store.ensure_schema)  # a fresh database has no tables yet
             state = await asyncio.to_thread(load_state, self._store.db, STATE_NAME)
         except Exception as exc:
             log.warning("alert state not loaded (%s): starting afresh", type(exc).__name__)
@@ -87,16 +95,31 @@ class AlertService:
             self._events.put_nowait(event)
             self._wake.set()
 
+    def on_signals(self, signals: Iterable[Signal]) -> None:
+        """Signals made outside the bus (Alertmanager's alerts): queued like events; never blocks."""
+        self._signals.extend(signals)
+        self._wake.set()
+
+    def slack_back(self) -> None:
+        """Slack answers again: rows waiting out a retry backoff (up to a minute) go now."""
+        self._retry.clear()
+        back, self._back = self._back, asyncio.Event()
+        back.set()
+
     # -- the task ---------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        while True:
-            await self._sleep()
-            try:
-                await self.step()
-            except Exception:
-                log.exception("alert delivery failed; retrying")
-                await asyncio.sleep(RETRY_MIN)
+        try:
+            while True:
+                await self._sleep()
+                try:
+                    await self.step()
+                except Exception:
+                    log.exception("alert delivery failed; retrying")
+                    await asyncio.sleep(RETRY_MIN)
+        finally:
+            for task in list(self._senders.values()):
+                task.cancel()
 
     async def _sleep(self) -> None:
         now = self._clock()
@@ -104,9 +127,7 @@ class AlertService:
         deadline = self.policy.next_deadline()
         if deadline is not None:
             waits.append(deadline - now)
-        if self._retry:
-            waits.append(min(self._retry.values()) - time.monotonic())
-        timeout = max(0.0, min(waits))
+        timeout = max(0.0, min(waits))  # retries are the senders' business
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
         self._wake.clear()
@@ -119,6 +140,8 @@ class AlertService:
             signal = signal_for(self._events.get_nowait(), config, self._clock())
             if signal is not None:
                 actions += self.policy.receive(signal, self._clock())
+        while self._signals:
+            actions += self.policy.receive(self._signals.popleft(), self._clock())
         actions += self.policy.tick(self._clock())
         await self.record(actions)
         await self.deliver()
@@ -137,19 +160,36 @@ class AlertService:
     async def _save(self) -> None:
         from manager.store.runtime import save_state  # noqa: PLC0415
 
-        await asyncio.to_thread(save_state, self._store.db, STATE_NAME, self.policy.to_state())
+        async with self._saving:  # the snapshot is taken in turn, so an older one never lands last
+            await asyncio.to_thread(save_state, self._store.db, STATE_NAME, self.policy.to_state())
 
     # -- delivery ---------------------------------------------------------------------------------------
 
     async def deliver(self) -> None:
-        rows = await asyncio.to_thread(outbox.pending, self._store.db)
-        blocked: set[str] = set()
-        for row in rows:
-            channel = row.channel or ""
-            if channel in blocked:
-                continue
-            if not await self._deliver_one(row):
-                blocked.add(channel)  # keep the channel's order: the rest waits behind this one
+        """Give every channel with rows waiting a sender, unless it has one; returns without waiting."""
+        for channel in await asyncio.to_thread(outbox.pending_channels, self._store.db):
+            if channel not in self._senders:
+                self._senders[channel] = asyncio.create_task(self._sender(channel))
+
+    async def _sender(self, channel: str) -> None:
+        """Deliver one channel's rows oldest first, each after the one before it: a row that cannot go
+        yet (Slack down, rate limited) holds back the rest of its channel, and the sender waits for its
+        retry. Ends when the channel has nothing left; the decision task starts a new one for new rows."""
+        try:
+            while rows := await asyncio.to_thread(outbox.pending, self._store.db, channel=channel):
+                for row in rows:
+                    if not await self._deliver_one(row):
+                        assert row.id is not None
+                        wait = max(0.0, self._retry.get(row.id, 0.0) - time.monotonic())
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._back.wait(), wait)  # or at once if Slack is back
+                        break
+        except Exception:
+            log.exception("alert delivery to %s failed; retrying", channel)
+            await asyncio.sleep(RETRY_MIN)
+        finally:
+            del self._senders[channel]
+            self._wake.set()  # rows written while this sender was finishing get a new one
 
     async def _deliver_one(self, row: Any) -> bool:
         assert row.id is not None
@@ -164,6 +204,7 @@ class AlertService:
         try:
             ts = await self._send(row.channel or "", nid, body)
         except SlackApiError as exc:
+            self._rate_limited(row.channel or "", exc)
             return await self._failed(row, exc.response.get("error") if exc.response else str(exc), nid, body)
         except Exception as exc:
             return await self._failed(row, f"{type(exc).__name__}: {exc}", nid, body)
@@ -175,6 +216,15 @@ class AlertService:
             await self._save()
         self.delivered += 1
         return True
+
+    def _rate_limited(self, channel: str, exc: SlackApiError) -> None:
+        """A 429 slack_sdk gave up waiting out: the channel still waits its Retry-After, however long."""
+        response = exc.response
+        if response is None or response.status_code != 429:
+            return
+        with contextlib.suppress(TypeError, ValueError):
+            retry_after = float(response.headers.get("Retry-After", RETRY_MIN))
+            self._pacer.rate_limited(channel, retry_after, time.monotonic())
 
     async def _failed(self, row: Any, error: str, nid: str, body: dict[str, Any]) -> bool:
         if error in PERMANENT_ERRORS:

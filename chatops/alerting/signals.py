@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from chatops.alerting.policy import Signal
 from manager import events as ev
+from manager.alertmanager import Webhook
 from manager.redact import redact_text
 from manager.spec import Config
 
-__all__ = ["signal_for"]
+__all__ = ["alertmanager_signals", "signal_for"]
 
 MANAGER = "svcbot"
 SUMMARY_MAX = 300
@@ -75,3 +76,32 @@ def signal_for(event: ev.Event, config: Config, now: float) -> Signal | None:
         owners=tuple(owners),
         at=now,
     )
+
+
+# Alertmanager's severity label as the policy's: critical pages, warning tickets, the rest informs.
+_ALERT_SEVERITY = {"critical": "critical", "page": "critical", "emergency": "critical", "fatal": "critical"}
+_ALERT_INFO = frozenset({"info", "low", "none", "debug"})
+
+
+def alertmanager_signals(webhook: Webhook, config: Config, now: float) -> list[Signal]:
+    """Alertmanager's alerts as signals: each alert (service label, alertname) is an incident of its own,
+    routed like the service it names when svcbot runs it (its alert_channel and owners), else to
+    `slack.alert_channel`. A resolved alert is an "alert_resolved" signal, which updates its message."""
+    signals = []
+    for alert in webhook.alerts:
+        labels = alert.labels
+        service = labels.get("service") or labels.get("job") or "alertmanager"
+        name = redact_text(f"{service}/{labels.get('alertname') or 'alert'}")
+        channel, owners = _route(config, service)
+        if channel is None:
+            continue
+        if alert.status == "resolved":
+            signals.append(Signal(name, "alert_resolved", "info", "resolved", channel, owners, now))
+            continue
+        level = labels.get("severity", "").lower()
+        severity = _ALERT_SEVERITY.get(level, "info" if level in _ALERT_INFO else "warning")
+        summary = alert.annotations.get("summary") or alert.annotations.get("description") or "firing"
+        text = redact_text(summary)
+        text = text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1] + "…"
+        signals.append(Signal(name, "alert", severity, text, channel, owners, now))
+    return signals
