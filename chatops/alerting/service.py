@@ -24,13 +24,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops import blocks
-from chatops.alerting import outbox
 from chatops.alerting.pacing import ChannelPacer
 from chatops.alerting.policy import Action, AlertPolicy, Post, Reply, Signal, Suppressed, Update
 from chatops.alerting.signals import signal_for
 from chatops.text import escape
 from manager import events as ev
 from manager.spec import Config
+from manager.store import alert_outbox as outbox
 
 if TYPE_CHECKING:
     from manager.store.store import Store
