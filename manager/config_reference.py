@@ -186,6 +186,14 @@ KEYS: tuple[Key, ...] = (
         '"1.4.2"',
     ),
     Key(
+        f"{_SERVICE}.version_command",
+        COMMAND,
+        "Prints the version (its first line) when the service starts, in the service's `cwd`; it wins "
+        "over `version` when it succeeds within 5 s. A new version is a release: recorded and "
+        "announced in the digest channel.",
+        "git describe --tags",
+    ),
+    Key(
         f"{_SERVICE}.restart",
         "`always` | `on-failure` | `never`",
         "When an exited service is started again; `on-failure`: after a non-zero exit code or a signal.",

@@ -321,6 +321,8 @@ def _event_text(event: ev.Event) -> str:
         return f"{'adopted' if event.adopted else 'started'} pid {event.pid}"
     if isinstance(event, ev.ServiceStateChanged):
         return f"{event.old} -> {event.new}"
+    if isinstance(event, ev.ServiceVersion):
+        return f"version {event.version} (was {event.previous or 'unknown'})"
     if isinstance(event, ev.HealthChanged):
         return f"{'healthy' if event.healthy else 'unhealthy'}: {event.check}: {event.output}"
     if isinstance(event, ev.CrashLoop):

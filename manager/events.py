@@ -29,6 +29,7 @@ __all__ = [
     "ServiceStarted",
     "ServiceStateChanged",
     "ServiceStopped",
+    "ServiceVersion",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,15 @@ class ServiceStarted(ServiceEvent):
     argv: tuple[str, ...] = ()
     restarts: int = 0  # automatic restarts of this service since the manager started it
     adopted: bool = False  # found still running after a manager restart
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceVersion(ServiceEvent):
+    """`version_command` named the version of a run (published when it differs from the one before)."""
+
+    kind: ClassVar[str] = "service_version"
+    version: str
+    previous: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

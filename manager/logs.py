@@ -21,9 +21,11 @@ import logging
 import os
 import re
 import stat
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from io import BufferedWriter
 from pathlib import Path
 
 from manager.spec import LogSpec
@@ -59,18 +61,36 @@ def parse_line(line: str) -> tuple[datetime, str, str] | None:
 
 
 class LogFile:
-    """An append-only file rotated by size, keeping `keep` old files."""
+    """An append-only file rotated by size, keeping `keep` old files.
+
+    The file is created by `open` or by the first write, whichever comes first: the supervisor opens
+    its services' files once it has started them, since creating a file can take a millisecond and
+    a hundred of them must not delay the first start."""
 
     def __init__(self, path: Path, spec: LogSpec) -> None:
         self.path = path
         self.spec = spec
         self.dropped_lines = 0
-        self._fh = open(path, "ab")  # noqa: SIM115 - owned for the service's lifetime
+        self._fh: BufferedWriter | None = None
+        self._size = 0
+
+    def open(self) -> None:
+        """Create (or open) the file now; a failure is reported as a failed write is."""
+        self.write([])
+
+    def _open(self) -> None:
+        try:
+            self._fh = open(self.path, "ab")  # noqa: SIM115 - owned for the service's lifetime
+        except FileNotFoundError:  # the first log file of a new state dir
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "ab")  # noqa: SIM115
         self._size = self._fh.tell()
 
     def write(self, lines: list[str]) -> None:
         """Append lines; a file never grows past max_size (unless one line alone is larger)."""
         try:
+            if self._fh is None:
+                self._open()
             batch: list[bytes] = []
             batch_size = 0
             for line in lines:
@@ -89,12 +109,14 @@ class LogFile:
 
     def _flush(self, batch: list[bytes]) -> None:
         if batch:
+            assert self._fh is not None
             data = b"".join(batch)
             self._fh.write(data)
             self._fh.flush()
             self._size += len(data)
 
     def _rotate(self) -> None:
+        assert self._fh is not None
         self._fh.close()
         for n in range(self.spec.keep, 0, -1):
             older = self.path.with_name(f"{self.path.name}.{n}")
@@ -109,7 +131,8 @@ class LogFile:
         self._size = 0
 
     def close(self) -> None:
-        self._fh.close()
+        if self._fh is not None:
+            self._fh.close()
 
 
 class _Stream:
@@ -161,11 +184,49 @@ def _ensure_fifo(path: Path) -> None:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        os.mkfifo(path, 0o600)
+        _make_fifo(path)
         return
     if not stat.S_ISFIFO(mode):
         path.unlink()
+        _make_fifo(path)
+
+
+def _make_fifo(path: Path) -> None:
+    """mkfifo, making the folder first if it is missing; one made meanwhile by `make_fifos` is fine."""
+    try:
         os.mkfifo(path, 0o600)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileExistsError):
+            os.mkfifo(path, 0o600)
+
+
+def _fifo_paths(state_dir: Path, name: str) -> tuple[Path, Path]:
+    fifo_dir = state_dir / "fifo"
+    return fifo_dir / f"{name}.out", fifo_dir / f"{name}.err"
+
+
+def make_fifos(state_dir: Path, names: list[str]) -> threading.Thread:
+    """Create the services' FIFOs in a worker thread, in start order, while the event loop goes on.
+
+    Creating a FIFO can take a millisecond of kernel time, and a service's FIFOs are needed only
+    when it is spawned: so the loop spawns the first services while this thread creates the FIFOs
+    of the next ones, on another core. It only ever creates a missing FIFO; a service that gets
+    ahead of it creates its own (`_ensure_fifo`), and errors are left to that path to report."""
+
+    def work() -> None:
+        with contextlib.suppress(OSError):
+            (state_dir / "fifo").mkdir(parents=True, exist_ok=True, mode=0o700)
+            for name in names:
+                for path in _fifo_paths(state_dir, name):
+                    with contextlib.suppress(FileExistsError):
+                        os.mkfifo(path, 0o600)
+
+    thread = threading.Thread(target=work, name="svcbot-fifos", daemon=True)
+    thread.start()
+    return thread
 
 
 class ServiceLogs:
@@ -173,27 +234,43 @@ class ServiceLogs:
 
     def __init__(self, name: str, state_dir: Path, spec: LogSpec) -> None:
         self.name = name
-        fifo_dir = state_dir / "fifo"
-        log_dir = state_dir / "logs"
-        fifo_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self.file = LogFile(log_dir / f"{name}.log", spec)
+        self._state_dir = state_dir  # its fifo/ and logs/ folders are made when first needed
+        self.file = LogFile(state_dir / "logs" / f"{name}.log", spec)
         self.stderr_tail: deque[str] = deque(maxlen=spec.tail_lines)
         self.listeners: list[LineListener] = []
-        self._streams = (_Stream(fifo_dir / f"{name}.out", "out"), _Stream(fifo_dir / f"{name}.err", "err"))
+        self._streams: tuple[_Stream, ...] = ()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._reading = False
 
     @property
     def path(self) -> Path:
         return self.file.path
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Read the FIFOs on `loop` once they are open and attached (at the first spawn or adoption)."""
         self._loop = loop
-        for stream in self._streams:
-            loop.add_reader(stream.fd, self._on_readable, stream)
+        if self._streams:
+            self.attach()
+
+    def open_fifos(self) -> None:
+        """Open the FIFOs, creating what is missing. It needs no event loop: at start-up a spawner
+        thread does it (see `ServiceRunner.spawn_early`), and `attach` then reads them on the loop."""
+        if not self._streams:
+            out, err = _fifo_paths(self._state_dir, self.name)
+            self._streams = (_Stream(out, "out"), _Stream(err, "err"))
+
+    def attach(self) -> None:
+        """Open the FIFOs if need be and read them on the loop; a no-op once done."""
+        self.open_fifos()
+        if self._loop is not None and not self._reading:
+            for stream in self._streams:
+                self._loop.add_reader(stream.fd, self._on_readable, stream)
+            self._reading = True
 
     def child_fds(self) -> tuple[int, int]:
-        """New descriptors for a child's stdout and stderr; close them after spawning."""
+        """New descriptors for a child's stdout and stderr (close them after spawning), and the
+        FIFOs opened if need be. The caller `attach`es them on the loop's thread."""
+        self.open_fifos()
         return self._streams[0].child_fd(), self._streams[1].child_fd()
 
     def drain(self) -> None:

@@ -35,6 +35,7 @@ Over-redaction is the safe direction: `SESSION_TIMEOUT=30` loses its value and t
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -125,10 +126,16 @@ def redact_argv(argv: Sequence[str]) -> tuple[str, ...]:
             out.append(REDACTED)
             hide_next = False
             continue
-        out.append(redact_text(arg))
+        out.append(_redact_arg(arg))
         if arg.startswith("-") and "=" not in arg and is_secret_name(arg.lstrip("-")):
             hide_next = True
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def _redact_arg(arg: str) -> str:
+    """`redact_text` of one argument, remembered: a service's argv is logged again at every start."""
+    return redact_text(arg)
 
 
 def redact_lines(lines: Iterable[str]) -> tuple[str, ...]:

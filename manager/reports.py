@@ -79,7 +79,7 @@ def event_record(event: ev.Event) -> Record:
         "run_id": run_id,
         "data": data,
     }
-    if isinstance(event, ev.ServiceStarted) and event.version:
+    if isinstance(event, ev.ServiceStarted | ev.ServiceVersion) and event.version:
         record["version"] = event.version
     return record
 

@@ -15,9 +15,11 @@ import os
 import random
 import secrets
 import signal
+import subprocess
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +44,7 @@ from manager.process import (
     wait_gone,
 )
 from manager.spec import HealthSpec, ServiceSpec
+from manager.version_command import run_version_command
 
 __all__ = ["Host", "RunInfo", "ServiceRunner"]
 
@@ -51,6 +54,10 @@ KILL_GRACE = 5.0  # after SIGKILL, how long to wait for the tree to disappear be
 START_PROBE_INTERVAL = 0.2  # health probes while a service has not passed its check yet
 # svcbot's own credentials never reach the services it runs.
 PRIVATE_ENV_PREFIXES = ("SLACK_", "SVCBOT_", "SENTRY_")
+_TAGS = (SERVICE_VAR, RUN_ID_VAR)
+# Spawns a run's process: the process and its start time, or the OSError that spawning raised.
+_Spawned = tuple["subprocess.Popen[bytes]", int | None] | OSError
+_Start = Callable[[], _Spawned]
 
 
 @dataclass
@@ -105,6 +112,7 @@ class ServiceRunner:
         self.last_sample: ev.ResourceSample | None = None
         self.last_check: CheckResult | None = None
         self.healthy: bool | None = None
+        self.reported_version: str | None = None  # what version_command said at the latest start
         self.waiting_for: tuple[str, ...] = ()
         self._on_change = on_change
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -115,11 +123,17 @@ class ServiceRunner:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stop_began: float | None = None
         self._killed = False
+        self._early_spawn: tuple[str, _Start] | None = None
         self.logs.start(host.loop)
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def version(self) -> str | None:
+        """The version `version_command` reported, else the configured one."""
+        return self.reported_version or self.spec.version
 
     @property
     def state(self) -> st.State:
@@ -214,29 +228,64 @@ class ServiceRunner:
     def _new_run_id(self) -> str:
         return f"{self.host.instance}.{self.name}.{next(self._counter)}.{secrets.token_hex(4)}"
 
-    def _spawn(self, automatic: bool) -> None:
+    def _prepare_spawn(self) -> tuple[str, _Start]:
+        """A new run ID, and the call that spawns that run: it needs no event loop, so it may run
+        in another thread (see `spawn_early`); what the FIFOs raise, it raises."""
         run_id = self._new_run_id()
-        out_fd, err_fd = self.logs.child_fds()
-        try:
-            popen = spawn(
-                self.spec.argv,
-                cwd=self.spec.cwd,
-                env=service_env(self.host, self.spec, run_id),
-                stdout=out_fd,
-                stderr=err_fd,
-            )
-        except OSError as exc:
-            self._spawn_failed(exc)
+        argv, cwd, env = self.spec.argv, self.spec.cwd, service_env(self.host, self.spec, run_id)
+
+        def start() -> _Spawned:
+            out_fd, err_fd = self.logs.child_fds()
+            try:
+                popen = spawn(argv, cwd=cwd, env=env, stdout=out_fd, stderr=err_fd)
+            except OSError as exc:
+                return exc
+            finally:
+                os.close(out_fd)
+                os.close(err_fd)
+            return popen, process_start_time(popen.pid)  # our child: its PID is ours until reaped
+
+        return run_id, start
+
+    def spawn_early(self, executor: Executor) -> None:
+        """Spawn the process of the next `spawn` action now, in one of `executor`'s threads.
+
+        At start-up the supervisor spawns services this way a few ahead of the one it is starting:
+        opening the FIFOs and waiting for the child's exec (a millisecond, far more on a busy
+        machine) then overlap with the bookkeeping of the previous start, on another core. The run
+        itself (its record, events, log line, the reaper's watch) still begins when the state
+        machine spawns, in the same order as ever; and the loop does not run in between, so no exit
+        can be reaped before it is watched."""
+        if self._early_spawn is None:
+            run_id, start = self._prepare_spawn()
+            self._early_spawn = (run_id, executor.submit(start).result)
+
+    def drop_early_spawn(self) -> None:
+        """Kill the process of an early spawn that no spawn action took, and leave it to the reaper.
+        (Start-up only spawns early the services it then starts: this is a safety net.)"""
+        early, self._early_spawn = self._early_spawn, None
+        if early is None:
             return
-        finally:
-            os.close(out_fd)
-            os.close(err_fd)
+        with contextlib.suppress(Exception):  # it is already the way out of an error, if any
+            spawned = early[1]()
+            if not isinstance(spawned, OSError):
+                popen = spawned[0]
+                kill_tree(popen.pid, [popen.pid], signal.SIGKILL)
+                self.host.reaper.watch(popen)
+
+    def _spawn(self, automatic: bool) -> None:
+        early, self._early_spawn = self._early_spawn, None
+        run_id, start = early if early is not None else self._prepare_spawn()
+        spawned = start()
+        self.logs.attach()
+        if isinstance(spawned, OSError):
+            self._spawn_failed(spawned)
+            return
+        popen, start_time = spawned
         if automatic:
             self.restarts += 1
         now = datetime.now(UTC)
-        self.run = run = RunInfo(
-            popen.pid, run_id, process_start_time(popen.pid), self.host.clock(), now, pgid=popen.pid
-        )
+        self.run = run = RunInfo(popen.pid, run_id, start_time, self.host.clock(), now, pgid=popen.pid)
         self.host.reaper.watch(popen).add_done_callback(lambda fut: self._on_exit(run, fut.result()))
         self._started(run)
 
@@ -248,16 +297,33 @@ class ServiceRunner:
                 service=self.name,
                 run_id=run.run_id,
                 pid=run.pid,
-                version=self.spec.version,
+                version=self.version,
                 argv=self.spec.argv,
                 restarts=self.restarts,
                 adopted=run.adopted,
             )
         )
+        if self.spec.version_command:
+            self._spawn_task(self._ask_version(run))
         if self.spec.health is None:
             self._inputs.append(st.Ready())
         else:
             self._health_task = self._spawn_task(self._health_loop(run, self.spec.health))
+
+    async def _ask_version(self, run: RunInfo) -> None:
+        """Run `version_command` next to the service; a version unlike the last one is published."""
+        # Not tagged as the run's: a leftover scan must never take it for one of the service's processes.
+        env = {k: v for k, v in service_env(self.host, self.spec, run.run_id).items() if k not in _TAGS}
+        found = await run_version_command(
+            self.name, self.spec.version_command, self.spec.cwd, env, self.host.reaper
+        )
+        if found is None:
+            return
+        previous, self.reported_version = self.version, found
+        if found != previous:
+            self._publish(
+                ev.ServiceVersion(service=self.name, run_id=run.run_id, version=found, previous=previous)
+            )
 
     def _spawn_failed(self, exc: OSError) -> None:
         """Treat a failed exec like a run that crashed at once (on the next loop turn, as an exit)."""
@@ -268,6 +334,7 @@ class ServiceRunner:
 
     def adopt(self, run: RunInfo) -> bool:
         """Take over a process a previous svcbot started (PID and start time already verified)."""
+        self.logs.attach()  # its output waits in the FIFOs
         exited = pidfd_exit(self.host.loop, run.pid)
         if exited is None:
             return False
@@ -373,7 +440,7 @@ class ServiceRunner:
             runtime=self.host.clock() - run.started if run else 0.0,
             stderr_tail=tuple(self.logs.stderr_tail),
             last_sample=self.last_sample,
-            version=self.spec.version,
+            version=self.version,
             argv=self.spec.argv,
             cwd=str(self.spec.cwd),
             will_restart=will_restart,

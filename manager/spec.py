@@ -109,6 +109,8 @@ class ServiceSpec:
     alert_channel: str | None = field(default=None, compare=False, repr=False)
     # Sentry-style explicit grouping of this service's reports; "{{ default }}" expands to the default
     fingerprint: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # Prints the version at each start (`git describe --tags`); a deploy changes its output, not the spec.
+    version_command: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def env_dict(self) -> dict[str, str]:

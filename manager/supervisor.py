@@ -12,7 +12,9 @@ import hashlib
 import logging
 import os
 import signal
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 from manager import events as ev
 from manager import states as st
 from manager.config import start_order
+from manager.logs import make_fifos
 from manager.process import RUN_ID_VAR, Reaper, kill_tree, wait_gone
 from manager.sampler import Run, Sampler
 from manager.service import Host, RunInfo, ServiceRunner
@@ -31,6 +34,8 @@ __all__ = ["ReloadResult", "Supervisor", "UnknownService"]
 log = logging.getLogger(__name__)
 
 SAVE_DELAY = 0.02  # coalesce state-file writes; never on the crash -> respawn path
+SPAWN_THREADS = 2  # at start-up, spawns in flight while the loop records the previous starts
+SPAWN_AHEAD = 4  # ... and how many services ahead of the one being started they may be
 WANTED = frozenset(
     {
         st.State.WAITING,
@@ -87,6 +92,7 @@ class Supervisor:
         self._dependents_cache: tuple[Config | None, dict[str, list[str]]] = (None, {})
         self._sample_task: asyncio.Task[None] | None = None
         self._closed = False
+        make_fifos(config.state_dir, [n for level in start_order(config) for n in level])
         for spec in config.services:
             self._add_runner(spec)
 
@@ -109,10 +115,25 @@ class Supervisor:
         """Adopt what an earlier svcbot left running, stop its strays, then start the rest."""
         adopted = self._adopt()
         await self._sweep_strays(adopted)
-        for name in [n for level in start_order(self.config) for n in level]:
-            runner = self.runners[name]
-            if runner.spec.autostart and runner.state in (st.State.STOPPED, st.State.EXITED):
-                self._start(runner, explicit=False)
+        order = [self.runners[n] for level in start_order(self.config) for n in level]
+        # What depends on nothing is spawned a few services ahead, in worker threads (see
+        # ServiceRunner.spawn_early); it is all started in the same order as ever.
+        early = deque(r for r in order if not r.spec.depends_on and _autostarts(r))
+        pending: deque[ServiceRunner] = deque()
+        try:
+            with ThreadPoolExecutor(SPAWN_THREADS, thread_name_prefix="svcbot-spawn") as spawner:
+                for runner in order:
+                    while early and len(pending) < SPAWN_AHEAD:
+                        pending.append(early.popleft())
+                        pending[-1].spawn_early(spawner)
+                    if pending and pending[0] is runner:
+                        pending.popleft()
+                    if _autostarts(runner):
+                        self._start(runner, explicit=False)
+        finally:
+            for runner in order:
+                runner.drop_early_spawn()
+        _open_log_files(self.runners.values())
         self._sample_task = self.host.loop.create_task(self._sample_forever())
 
     def _adopt(self) -> set[str]:
@@ -147,10 +168,13 @@ class Supervisor:
             if not entry.name.isdigit() or int(entry.name) == os.getpid():
                 continue
             try:
-                environ = Path(f"/proc/{entry.name}/environ").read_bytes().split(b"\0")
+                with open(f"/proc/{entry.name}/environ", "rb") as fh:  # not pathlib: this is every process
+                    raw = fh.read()
             except OSError:
                 continue
-            tags = [v for v in environ if v.startswith(prefix)]
+            if prefix not in raw:  # the usual case: no need to split its environment
+                continue
+            tags = [v for v in raw.split(b"\0") if v.startswith(prefix)]
             if tags and tags[0].split(b"=", 1)[1].decode() not in adopted:
                 strays.add(int(entry.name))
         if strays:
@@ -314,6 +338,7 @@ class Supervisor:
         for name in [n for level in start_order(new) for n in level]:
             if (name in result.added and new_specs[name].autostart) or name in wanted:
                 self._start(self.runners[name], explicit=False)
+        _open_log_files(self.runners[n] for n in result.added + result.changed)
         self._schedule_save()
         return result
 
@@ -344,6 +369,16 @@ class Supervisor:
     def status(self, name: str | None = None) -> list[dict[str, object]]:
         runners = [self.runner(name)] if name else list(self.runners.values())
         return [service_status(r, self.host.clock()) for r in runners]
+
+
+def _autostarts(runner: ServiceRunner) -> bool:
+    return runner.spec.autostart and runner.state in (st.State.STOPPED, st.State.EXITED)
+
+
+def _open_log_files(runners: Iterable[ServiceRunner]) -> None:
+    """Create the log files once the services are started, not before (see `logs.LogFile`)."""
+    for runner in runners:
+        runner.logs.file.open()
 
 
 def _settled_after_start(runner: ServiceRunner) -> bool:
@@ -380,7 +415,7 @@ def service_status(runner: ServiceRunner, now: float) -> dict[str, object]:
         "threads": sample.threads if sample else None,
         "open_files": sample.open_files if sample else None,
         "processes": sample.processes if sample else None,
-        "version": runner.spec.version,
+        "version": runner.version,
         "waiting_for": list(runner.waiting_for) if runner.state == st.State.WAITING else [],
         "last_exit": last.status_text if last else None,
         "adopted": bool(run and run.adopted),

@@ -111,7 +111,7 @@ def apply_event(session: Session, record: Record, batch: _Batch) -> None:
             "data": record.get("data") or {},
         },
     )
-    if record["kind"] == "service_started" and record.get("version"):
+    if record["kind"] in ("service_started", "service_version") and record.get("version"):
         _release(session, record["service"], record["version"], _time(record["at"]))
 
 

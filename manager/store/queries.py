@@ -35,6 +35,7 @@ STATUSES = ("open", "resolved", "ignored")
 PRIORITIES = ("P1", "P2", "P3", "P4")
 TIMELINE_KINDS = (
     "service_started",
+    "service_version",
     "service_exited",
     "health_changed",
     "crash_loop",
@@ -219,6 +220,7 @@ def _event_text(e: LifecycleEvent) -> str:
             ("healthy" if data.get("healthy") else "unhealthy")
             + f": {data.get('check', '')}: {data.get('output', '')}"
         ),
+        "service_version": lambda: f"version {data.get('version')} (was {data.get('previous') or 'unknown'})",
         "crash_loop": lambda: f"crash loop: {data.get('exits')} exits; quarantined",
         "crash_loop_ended": lambda: f"crash loop ended ({data.get('reason', '')})",
         "resource_breach": lambda: f"{data.get('resource')} over limit ({data.get('action')})",
