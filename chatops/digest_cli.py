@@ -1,4 +1,4 @@
-"""`svcbot digest --print` (the digest as text, no Slack needed) and `svcbot digest --now` (post it now).
+"""`svcbot digest [--print]` (the digest as text, no Slack needed) and `svcbot digest --now` (post it now).
 
 Both cover a period as long as the schedule's, ending now. `--now` posts to `slack.digest_channel` with
 SLACK_BOT_TOKEN (and SLACK_API_URL when set) outside the schedule; it does not claim the scheduled period,
@@ -24,8 +24,10 @@ __all__ = ["add_parser", "run_digest"]
 
 def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
     digest = verbs.add_parser("digest", parents=[common], help="print the digest, or post it to Slack now")
-    mode = digest.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--print", action="store_true", help="render it as text here (no Slack needed)")
+    mode = digest.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--print", action="store_true", help="render it as text here (the default; no Slack needed)"
+    )
     mode.add_argument("--now", action="store_true", help="post it to slack.digest_channel now")
 
 

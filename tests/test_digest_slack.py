@@ -375,6 +375,8 @@ def test_digest_print_now_and_triage_buttons(tmp_path: Path) -> None:
             assert _cli(bot.config, fake, "feedback", text).returncode == 0
         printed = _cli(bot.config, fake, "digest", "--print")
         assert printed.returncode == 0, printed.stderr
+        bare = _cli(bot.config, fake, "digest")  # --print is the default
+        assert bare.returncode == 0 and "New issues: 2" in bare.stdout
         assert "New issues: 2" in printed.stdout and "please add a dark mode <!channel>" in printed.stdout
         posted = _cli(bot.config, fake, "digest", "--now")
         assert posted.returncode == 0, posted.stderr
