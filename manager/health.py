@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from manager.process import Reaper, kill_tree, spawn
+from manager.process import Reaper, run_captured
 from manager.spec import HealthSpec
 
 __all__ = ["NAGIOS_STATUS", "CheckResult", "run_check"]
@@ -95,28 +92,9 @@ async def _tcp(target: str) -> CheckResult:
 
 async def _command(spec: HealthSpec, reaper: Reaper, cwd: Path, env: Mapping[str, str]) -> CheckResult:
     """Run a Nagios-style plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; only OK passes."""
-    loop = asyncio.get_running_loop()
-    read_fd, write_fd = os.pipe()
-    try:
-        popen = spawn(spec.argv, cwd=cwd, env=env, stdout=write_fd, stderr=subprocess.STDOUT)
-    except OSError:
-        os.close(read_fd)
-        raise
-    finally:
-        os.close(write_fd)
-    exited = reaper.watch(popen)
-    reader = asyncio.StreamReader(limit=MAX_OUTPUT * 4)
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
+    status, output = await run_captured(
+        spec.argv, cwd=cwd, env=env, reaper=reaper, timeout=spec.timeout, limit=MAX_OUTPUT
     )
-    try:
-        status = await asyncio.wait_for(asyncio.shield(exited), spec.timeout)
-        output = await asyncio.wait_for(reader.read(MAX_OUTPUT), 1.0)
-    except TimeoutError:
-        kill_tree(popen.pid, (), signal.SIGKILL)
-        raise
-    finally:
-        transport.close()
     first = output.decode("utf-8", "replace").strip().splitlines()
     text = first[0] if first else ""
     code = status.code if status.code is not None else 3

@@ -33,6 +33,7 @@ __all__ = [
     "own_children",
     "pidfd_exit",
     "process_start_time",
+    "run_captured",
     "set_child_subreaper",
     "spawn",
     "wait_gone",
@@ -158,6 +159,47 @@ def spawn(
         start_new_session=True,
         close_fds=True,
     )
+
+
+async def run_captured(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str,
+    env: Mapping[str, str],
+    reaper: Reaper,
+    timeout: float,
+    stderr: int = subprocess.STDOUT,
+    limit: int = 4096,
+) -> tuple[ExitStatus, bytes]:
+    """Run a short helper command (a health-check plugin, a `version_command`) to its end: its exit
+    status and the first `limit` bytes of its output. OSError if it cannot start; TimeoutError, after
+    killing its process group, if it runs past `timeout`.
+
+    Spawned and reaped through svcbot's `reaper`: svcbot, a subreaper, reaps every child itself, so
+    asyncio's own child watcher would never see this one's exit status."""
+    loop = asyncio.get_running_loop()
+    read_fd, write_fd = os.pipe()
+    try:
+        popen = spawn(argv, cwd=cwd, env=env, stdout=write_fd, stderr=stderr)
+    except OSError:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
+    exited = reaper.watch(popen)
+    reader = asyncio.StreamReader(limit=limit * 4)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
+    )
+    try:
+        status = await asyncio.wait_for(asyncio.shield(exited), timeout)
+        output = await asyncio.wait_for(reader.read(limit), 1.0)
+    except TimeoutError:
+        kill_tree(popen.pid, (), signal.SIGKILL)
+        raise
+    finally:
+        transport.close()
+    return status, output
 
 
 def process_start_time(pid: int) -> int | None:

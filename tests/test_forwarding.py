@@ -176,36 +176,10 @@ def forwarders() -> Iterator[Callable[..., Forwarder]]:
 # -- databases --------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pg_database() -> Iterator[tuple[PostgresServer, str]]:
-    """One migrated PostgreSQL database for this module, dropped at its end."""
-    server = PostgresServer()
-    server.check()
-    name = server.create()
-    try:
-        database = server.database(name)
-        database.upgrade()
-        database.dispose()
-        yield server, name
-    finally:
-        server.drop(name)
-        server.admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A migrated database with empty tables: a SQLite file, or the real PostgreSQL."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'svcbot.db'}")
-        database.upgrade()
-    else:
-        server, name = request.getfixturevalue("pg_database")
-        database = server.database(name)
-        empty_tables(database, metadata)
-    try:
-        yield database
-    finally:
-        database.dispose()
+@pytest.fixture
+def db(dual_db: Database) -> Database:
+    """A migrated database with empty tables: a SQLite file, then the real PostgreSQL (tests/conftest.py)."""
+    return dual_db
 
 
 # -- records ----------------------------------------------------------------------------------------
@@ -651,10 +625,10 @@ def test_new_rows_wake_the_forwarder_long_before_its_poll(
 
 
 def test_the_forwarder_waits_out_a_database_outage(
-    pg_database: tuple[PostgresServer, str], receiver: Receiver, forwarders: Callable[..., Forwarder]
+    pg_scratch: tuple[PostgresServer, str], receiver: Receiver, forwarders: Callable[..., Forwarder]
 ) -> None:
     """With PostgreSQL cut off the forwarder reports the outage and keeps trying; back, it delivers."""
-    server, name = pg_database
+    server, name = pg_scratch
     direct = server.database(name)
     empty_tables(direct, metadata)
     records = [crash(i, forward=("webhook",)) for i in range(3)]

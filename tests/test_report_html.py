@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -32,7 +31,6 @@ from manager.store.models import Issue, metadata
 from manager.store.report_data import ReportData, collect, crashes_per_day, day_start, utc_days
 from manager.store.store import Store
 from tests.conftest import write_config
-from tests.dbs import PostgresServer, empty_tables
 
 HOST = Host(hostname="box", system="Linux 6.1", python="3.11.7", svcbot_pid=42, cpus=2, memory=1 << 30)
 SINCE = datetime(2026, 3, 4, tzinfo=UTC)
@@ -49,36 +47,10 @@ def at(day: int, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:
 # -- databases --------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pg_database() -> Iterator[tuple[PostgresServer, str]]:
-    """One migrated PostgreSQL database for this module (trust auth at 127.0.0.1:5432, see tests/dbs)."""
-    server = PostgresServer()
-    server.check()
-    name = server.create()
-    try:
-        database = server.database(name)
-        database.upgrade()
-        database.dispose()
-        yield server, name
-    finally:
-        server.drop(name)
-        server.admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A migrated database with empty tables: a SQLite file, or the module's PostgreSQL database."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'svcbot.db'}")
-        database.upgrade()
-    else:
-        server, name = request.getfixturevalue("pg_database")
-        database = server.database(name)
-        empty_tables(database, metadata)
-    try:
-        yield database
-    finally:
-        database.dispose()
+@pytest.fixture
+def db(dual_db: Database) -> Database:
+    """A migrated database with empty tables: a SQLite file, then the real PostgreSQL (tests/conftest.py)."""
+    return dual_db
 
 
 def ingest(db: Database, *records: Record | None) -> None:
