@@ -141,6 +141,7 @@ def _state_changes(rng: random.Random) -> Iterator[dict[str, Any]]:
             for old, new, gap in (
                 ("starting", "running", 2.0),
                 ("running", "backoff", rng.uniform(3, 9) * 3600),
+                ("backoff", "starting", 1.0),
             ):
                 at += timedelta(seconds=gap)
                 yield {
@@ -151,15 +152,6 @@ def _state_changes(rng: random.Random) -> Iterator[dict[str, Any]]:
                     "run_id": None,
                     "data": {"old": old, "new": new},
                 }
-            at += timedelta(seconds=1)
-            yield {
-                "uid": _uid(),
-                "at": at,
-                "service": service,
-                "kind": "service_state_changed",
-                "run_id": None,
-                "data": {"old": "backoff", "new": "starting"},
-            }
 
 
 def measure(name: str, url: str, issues: int, occurrences: int) -> Figures:
