@@ -56,6 +56,9 @@ class Reply:
     confirm: Pending | None = None
     confirm_value: str | None = None
     data: Any = field(default=None, compare=False)
+    #: False when `text` is not Slack mrkdwn but a terminal rendering or a service's own output (logs):
+    #: a terminal prints it exactly as it is.
+    markup: bool = True
 
 
 Execute = Callable[[Command], Awaitable[Result]]
@@ -151,10 +154,10 @@ class CommandCenter:
             return Reply(messages.usage_error_text(result.message), ok=False)
         if request.verb == "status":
             message = blocks.status_message(result.data)
-            return Reply(render_status(result.data), message.blocks, data=result.data)
+            return Reply(render_status(result.data), message.blocks, data=result.data, markup=False)
         lines = result.data["lines"]
         message = blocks.logs_message(request.name or "", lines, request.lines or len(lines))
-        return Reply("\n".join(lines), message.blocks, data=result.data)
+        return Reply("\n".join(lines), message.blocks, data=result.data, markup=False)
 
     def _outcome(self, caller: Caller, request: SvcRequest, result: Result, duration: float) -> Reply:
         assert request.name is not None

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from chatops.access import AccessPolicy
 from chatops.center import Caller, CommandCenter, Reply
 from chatops.confirm import Signer
+from chatops.text import SVCBOT_EMOJI
 from manager.cli_store import local_user
 from manager.commands import EXIT_FAILED, Command, Result
 from manager.control import SOCKET_NAME, ControlError, request
@@ -111,25 +112,29 @@ def run_shell(config: Config, lines: Iterable[str] | None = None, out: TextIO = 
                 continue
             reply = asyncio.run(shell.handle(line))
             if reply is not None:
-                print(terminal_text(reply.text), file=out, flush=True)
+                print(terminal_text(reply.text) if reply.markup else reply.text, file=out, flush=True)
                 ok = reply.ok
     finally:
         shell.close()
     return 0 if ok else 1
 
 
-_EMOJI = re.compile(r":[a-z0-9_+-]+: ?")
+_EMOJI = re.compile(r"(?<![\w:]):([a-z0-9_+-]+):(?![\w:]) ?")
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 _MENTION = re.compile(r"<[@#!]([^<>|]+)(?:\|([^<>]*))?>")
+_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)  # Slack shows code verbatim: so does the shell
 
 
 def terminal_text(text: str) -> str:
-    """Slack mrkdwn as a terminal shows it: no emoji codes, no bold stars, mentions as names,
-    Slack's escapes undone (the text was escaped for Slack, not for a terminal)."""
-    text = _EMOJI.sub("", text)
-    text = _BOLD.sub(r"\1", text)
-    text = _MENTION.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    """Slack mrkdwn as a terminal shows it: no emoji codes of svcbot's own, no bold stars, mentions as
+    names, Slack's escapes undone (the text was escaped for Slack, not for a terminal). Code spans keep
+    their characters; only their escapes are undone."""
+    parts = _CODE.split(text)
+    for i in range(0, len(parts), 2):  # the even parts are outside code spans
+        part = _EMOJI.sub(lambda m: "" if m.group(1) in SVCBOT_EMOJI else m.group(0), parts[i])
+        part = _BOLD.sub(r"\1", part)
+        parts[i] = _MENTION.sub(lambda m: "@" + (m.group(2) or m.group(1)), part)
+    return "".join(parts).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _stdin(interactive: bool) -> Iterable[str]:

@@ -12,7 +12,31 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["escape", "normalize", "truncate"]
+__all__ = ["SVCBOT_EMOJI", "escape", "normalize", "truncate"]
+
+#: Every emoji shortcode svcbot writes into its own messages (tests/test_shell.py keeps this set complete
+#: by scanning chatops/). The shell strips exactly these: text that only looks like a shortcode, such as
+#: the `:09:` in a log line's `19:09:18`, is never touched.
+SVCBOT_EMOJI = frozenset(
+    {
+        "bell",
+        "electric_plug",
+        "eyes",
+        "grey_question",
+        "hourglass_flowing_sand",
+        "information_source",
+        "large_green_circle",
+        "large_yellow_circle",
+        "mute",
+        "no_entry",
+        "red_circle",
+        "repeat",
+        "rotating_light",
+        "warning",
+        "white_check_mark",
+        "white_circle",
+    }
+)
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _QUOTES = str.maketrans(

@@ -22,7 +22,7 @@ from manager.units import parse_duration
 if TYPE_CHECKING:
     from manager.daemon import Extension
 
-__all__ = ["Frontend", "build_parser", "main"]
+__all__ = ["Frontend", "build_parser", "main", "parse_args"]
 
 
 class Frontend(Protocol):
@@ -38,14 +38,32 @@ class Frontend(Protocol):
     def extensions(self, config: Config) -> list[Extension]: ...
 
 
-def build_parser(frontend: Frontend | None = None) -> argparse.ArgumentParser:
+#: The options every verb and sub-action takes, wherever they stand: `svcbot -c F status`,
+#: `svcbot issues -c F list` and `svcbot issues list -c F` all mean the same.
+COMMON_DEFAULTS: dict[str, Any] = {"config": None, "json": False}
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """The shared options, with SUPPRESS defaults: argparse copies a sub-parser's defaults over what
+    the parent parser already read, so a plain default would drop a `-c` given before a sub-action."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--config", "-c", metavar="FILE", help="config file (default: $SVCBOT_CONFIG or ./svcbot.yml)"
+        "--config",
+        "-c",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="config file (default: $SVCBOT_CONFIG or ./svcbot.yml)",
     )
-    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts"
+    )
+    return common
+
+
+def build_parser(frontend: Frontend | None = None) -> argparse.ArgumentParser:
+    common = _common_options()
     parser = argparse.ArgumentParser(
-        prog="svcbot", description="Supervise services; ChatOps and a feedback loop."
+        prog="svcbot", description="Supervise services; ChatOps and a feedback loop.", parents=[common]
     )
     parser.add_argument("--version", action="version", version=f"svcbot {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -70,8 +88,17 @@ def build_parser(frontend: Frontend | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, frontend: Frontend | None = None) -> int:
+def parse_args(argv: Sequence[str] | None = None, frontend: Frontend | None = None) -> argparse.Namespace:
+    """The command line, with the shared options filled in wherever (and whether) they were given."""
     args = build_parser(frontend).parse_args(argv)
+    for name, default in COMMON_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    return args
+
+
+def main(argv: Sequence[str] | None = None, frontend: Frontend | None = None) -> int:
+    args = parse_args(argv, frontend)
     path = resolve_config_path(args.config, os.environ)
     try:
         if args.verb == "run":

@@ -987,11 +987,31 @@ def locate_state_dir(path: str | Path) -> Path:
         if not absolute.exists():
             raise err from None
     try:
-        data = yaml.safe_load(absolute.read_bytes())
-    except (yaml.YAMLError, OSError):
-        data = None
-    raw = data.get("state_dir") if isinstance(data, dict) else None
+        text = absolute.read_text(errors="replace")
+    except OSError:
+        text = ""
+    try:
+        data = yaml.safe_load(text)
+        raw = data.get("state_dir") if isinstance(data, dict) else None
+    except yaml.YAMLError:
+        raw = _scan_state_dir(text)  # a syntax error elsewhere must not hide where the manager is
     folder = absolute.parent
     if isinstance(raw, str) and raw:
         return Path(os.path.normpath(folder / Path(raw).expanduser()))
     return folder / ".svcbot"
+
+
+_STATE_DIR_LINE = re.compile(
+    r"""^state_dir[ \t]*:[ \t]*(?:"([^"]*)"|'([^']*)'|([^#\s][^#]*?))[ \t]*(?:#.*)?$"""
+)
+
+
+def _scan_state_dir(text: str) -> str | None:
+    """`state_dir` read line by line from a file YAML cannot parse: the top-level key, unquoted or
+    quoted, with an optional comment; the last one wins, as a YAML mapping's would."""
+    found = None
+    for line in text.splitlines():
+        match = _STATE_DIR_LINE.match(line)
+        if match:
+            found = next(g for g in match.groups() if g is not None)
+    return found

@@ -283,3 +283,67 @@ def test_svcbot_console_script_is_declared() -> None:
     )
     for verb in ("run", "status", "issues", "feedback", "shell"):
         assert verb in shown.stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-c", "F", "status"],
+        ["status", "-c", "F"],
+        ["--json", "-c", "F", "status", "web"],
+        ["issues", "-c", "F", "list"],
+        ["issues", "list", "-c", "F"],
+        ["-c", "F", "issues", "--json", "show", "1"],
+        ["report", "-c", "F", "errors"],
+        ["report", "errors", "--config", "F", "--json"],
+        ["db", "-c", "F", "upgrade"],
+        ["-c", "F", "shell"],
+        ["digest", "-c", "F"],
+    ],
+)
+def test_config_and_json_count_in_every_position(argv: list[str]) -> None:
+    """-c/--config and --json before the verb, after it, or around a sub-action all mean the same."""
+    from chatops.main import ChatopsFrontend  # noqa: PLC0415
+    from manager.cli import parse_args  # noqa: PLC0415
+
+    args = parse_args(argv, ChatopsFrontend())
+    assert args.config == "F"
+    assert args.json is ("--json" in argv)
+    assert parse_args([a for a in argv if a not in ("-c", "--config", "F")], ChatopsFrontend()).config is None
+
+
+def test_issues_with_config_before_the_action_reads_that_config(tmp_path: Path) -> None:
+    """`svcbot issues -c FILE list` lists FILE's issues (it used to fall back to ./svcbot.yml)."""
+    config = write_config(tmp_path, {"web": {"command": "sleep 1"}})
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [PY, "-m", "chatops.main", *args]
+        return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, check=False)
+
+    sent = run("feedback", "-c", str(config), "The settings page crashes on save")
+    assert sent.returncode == 0, sent.stderr
+    listed = run("issues", "-c", str(config), "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [i["title"] for i in json.loads(listed.stdout)] == ["The settings page crashes on save"]
+    before = run("-c", str(config), "--json", "issues", "list")
+    assert before.returncode == 0 and json.loads(before.stdout) == json.loads(listed.stdout)
+
+
+def test_a_yaml_syntax_error_does_not_hide_the_running_manager(tmp_path: Path, daemons: list[Daemon]) -> None:
+    """With a relative state_dir and a broken file, status still reaches svcbot and reload names the error."""
+    config = tmp_path / "svcbot.yml"
+    hang = program("hang")
+    config.write_text(f"state_dir: ./state  # relative to the file\nservices:\n  web:\n    command: {hang}\n")
+    daemon = Daemon(config, tmp_path / "daemon.out")
+    daemons.append(daemon)
+    before = daemon.wait_running("web")["web"]["pid"]
+    config.write_text(config.read_text() + "  api:\n    command: [sleep 1\n")
+    shown = cli(config, "status", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert [s["pid"] for s in json.loads(shown.stdout)["data"]] == [before]
+    refused = cli(config, "reload")
+    assert refused.returncode == 2
+    assert f"{config}:7: invalid YAML" in refused.stderr and "not running" not in refused.stderr
+    assert status(config)["web"]["pid"] == before
+    assert daemon.terminate() == 0

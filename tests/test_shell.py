@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 from pathlib import Path
 
-from tests.conftest import PY, program, write_config
+from chatops.shell import terminal_text
+from chatops.text import SVCBOT_EMOJI
+from tests.conftest import PY, program, wait_until, write_config
 from tests.test_cli import REPO, Daemon, daemons
 
 __all__ = ["daemons"]
@@ -67,3 +70,40 @@ def test_shell_without_a_running_svcbot_says_so(tmp_path: Path) -> None:
     result = shell(config, "/svc status")
     assert result.returncode == 1
     assert "svcbot is not running" in result.stdout
+
+
+def test_terminal_text_strips_only_svcbots_own_emoji_outside_code() -> None:
+    """Times, ratios and shortcode-shaped words survive; svcbot's emoji and bold stars do not."""
+    assert terminal_text("19:09:18 worker: done :09: a:b:c") == "19:09:18 worker: done :09: a:b:c"
+    assert terminal_text(":warning: *web* is down") == "web is down"
+    assert terminal_text(":tada: shipped") == ":tada: shipped"  # not one of ours: left as typed
+    assert terminal_text("`:warning: 12:30:00` and ```\n:red_circle: *x*\n```") == (
+        "`:warning: 12:30:00` and ```\n:red_circle: *x*\n```"
+    )
+    assert terminal_text("a &lt;b&gt; &amp; <@U1|ann>") == "a <b> & @ann"
+
+
+def test_every_emoji_svcbot_writes_is_known_to_the_shell() -> None:
+    """SVCBOT_EMOJI lists every shortcode written in chatops/, so the shell strips all of them."""
+    shortcode = re.compile(r"""["'\s(]:([a-z][a-z0-9_+-]*):[\s"')]""")
+    used = {
+        name
+        for path in (REPO / "chatops").rglob("*.py")
+        for name in shortcode.findall(path.read_text())
+        if path.name != "text.py"
+    }
+    assert used and used <= SVCBOT_EMOJI, sorted(used - SVCBOT_EMOJI)
+
+
+def test_shell_prints_service_log_lines_verbatim(tmp_path: Path, daemons: list[Daemon]) -> None:
+    """`logs` in the shell shows what the service wrote, character for character."""
+    line = "19:09:18 tick :09: *bold?* :warning: &amp; <@U1>"
+    code = f"import sys, time; print({line!r}, flush=True); time.sleep(600)"
+    config = write_config(tmp_path, {"web": {"command": [PY, "-c", code]}})
+    daemon = Daemon(config, tmp_path / "daemon.out")
+    daemons.append(daemon)
+    log_file = Path(daemon.wait_running("web")["web"]["log_file"])
+    wait_until(lambda: "19:09:18" in log_file.read_text(), what="the log line")
+    result = shell(config, "/svc logs web 5")
+    assert result.returncode == 0, result.stderr
+    assert line in result.stdout
