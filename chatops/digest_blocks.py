@@ -22,7 +22,7 @@ from chatops.blocks import Block, Message
 from chatops.text import escape, truncate
 from manager.digest.model import Delta, Digest, IssueLine
 from manager.digest.text import issue_flags, period_title, service_text
-from manager.units import format_duration
+from manager.units import format_duration, plural
 
 __all__ = [
     "ACTION_DIGEST_ASSIGN",
@@ -219,7 +219,7 @@ def category_replies(digest: Digest) -> list[Message]:
                 blocks.append(
                     _context(f"… and {more} more: `svcbot issues list --category {escape(category)}`")
                 )
-            replies.append(Message(text=f"{name}{part}: {total} issues", blocks=blocks))
+            replies.append(Message(text=f"{name}{part}: {plural(total, 'issue')}", blocks=blocks))
     return replies
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from chatops.text import escape, truncate
 from manager.redact import redact_text
-from manager.units import format_duration, format_size
+from manager.units import format_duration, format_size, plural
 
 __all__ = [
     "ACK_LABEL",
@@ -181,10 +181,6 @@ def _note(text: object) -> str:
     return escape(truncate(flat, NOTE_MAX))
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def as_utc(at: Timestamp) -> datetime:
     """An aware UTC datetime from what incidents carry: an aware datetime (naive ones are taken as
     UTC, as svcbot stores them), an ISO 8601 string (a JSON round trip) or epoch seconds."""
@@ -226,7 +222,7 @@ def _facts(service: Mapping[str, Any]) -> list[str]:
         facts.append(escape(str(health)))
     if service.get("uptime") is not None:
         facts.append("up " + format_duration(float(service["uptime"])))
-    facts.append(_plural(int(service.get("restarts") or 0), "restart"))
+    facts.append(plural(int(service.get("restarts") or 0), "restart"))
     if service.get("cpu_percent") is not None:
         facts.append(f"{float(service['cpu_percent']):.1f}% CPU")
     if service.get("rss") is not None:
@@ -267,7 +263,7 @@ def status_summary_text(services: Sequence[Mapping[str, Any]]) -> str:
         counts[state] = counts.get(state, 0) + 1
     order = [s for s in _STATE_ORDER if s in counts] + sorted(s for s in counts if s not in _STATE_ORDER)
     parts = " · ".join(f"{counts[s]} {escape(s)}" for s in order)
-    return f"{_plural(len(services), 'service')}: {parts}"
+    return f"{plural(len(services), 'service')}: {parts}"
 
 
 def status_more_text(count: int) -> str:
@@ -286,9 +282,9 @@ def logs_context_text(name: str, shown: int, total: int, requested: int, lines_c
     if shown < total:
         what = f"showing the last {shown} of {total} lines: truncated to fit Slack"
     elif total < requested:
-        what = f"all {_plural(total, 'line')} there are ({requested} asked for)"
+        what = f"all {plural(total, 'line')} there are ({requested} asked for)"
     else:
-        what = f"the last {_plural(shown, 'line')}"
+        what = f"the last {plural(shown, 'line')}"
     cut = " · long lines cut short" if lines_cut else ""
     return f"{service_name(name)} · {what}{cut}"
 
@@ -298,7 +294,7 @@ def logs_empty_text(name: str) -> str:
 
 
 def logs_fallback_text(name: str, shown: int) -> str:
-    return f"Logs of {_plain(name)}: {_plural(shown, 'line')}"
+    return f"Logs of {_plain(name)}: {plural(shown, 'line')}"
 
 
 # --- /svc help, errors -------------------------------------------------------------------------------
@@ -438,14 +434,14 @@ def alert_context_text(
 ) -> str:
     """`first at … · last at … · 12 events · critical · incident 42`."""
     return (
-        f"first at {format_when(first_at)} · last at {format_when(last_at)} · {_plural(events, 'event')}"
+        f"first at {format_when(first_at)} · last at {format_when(last_at)} · {plural(events, 'event')}"
         f" · {escape(severity)} · incident {_plain(incident_id)}"
     )
 
 
 def alert_repeat_text(service: str, summary: str, count: int) -> str:
     """A thread reply when a grouped alert fires again: the channel stays quiet, the thread counts."""
-    return f":repeat: {service_name(service)} again: {_note(summary)} ({_plural(count, 'time')} so far)"
+    return f":repeat: {service_name(service)} again: {_note(summary)} ({plural(count, 'time')} so far)"
 
 
 def silence_prompt(incident_id: object, service: str | None) -> str:

@@ -20,6 +20,7 @@ from manager.spec import Config
 from manager.store import digest_runs as runs
 from manager.store.db import Database
 from manager.store.release_notes import ReleaseNote, unannounced
+from manager.units import plural
 
 __all__ = ["ReleaseAnnouncer", "release_message"]
 
@@ -45,7 +46,7 @@ def release_message(note: ReleaseNote) -> Message:
     else:
         text = "No issues were marked resolved in this release."
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    fallback = f"{title} (after {note.previous}): {len(note.resolved)} issues resolved"
+    fallback = f"{title} (after {note.previous}): {plural(len(note.resolved), 'issue')} resolved"
     return Message(text=escape(fallback), blocks=blocks)
 
 

@@ -17,7 +17,7 @@ from manager.config import ConfigError, load_config, locate_state_dir, resolve_c
 from manager.control import SOCKET_NAME, ControlError, request, stream
 from manager.render import render_result
 from manager.spec import Config
-from manager.units import parse_duration
+from manager.units import parse_duration, plural
 
 if TYPE_CHECKING:
     from manager.daemon import Extension
@@ -144,11 +144,18 @@ def _run(config: Config, verbose: bool, extensions: list[Extension]) -> int:
 
 
 def _check_config(config: Config, as_json: bool) -> int:
+    """The file is valid (exit 0); what would still fail on this host is warned about on stderr."""
+    from manager.preflight import host_warnings  # noqa: PLC0415
+
     names = ", ".join(config.service_names)
+    warnings = host_warnings(config)
     if as_json:
-        print(json.dumps({"ok": True, "path": str(config.path), "services": list(config.service_names)}))
+        services = list(config.service_names)
+        print(json.dumps({"ok": True, "path": str(config.path), "services": services, "warnings": warnings}))
     else:
-        print(f"{config.path}: OK, {len(config.services)} services: {names}")
+        print(f"{config.path}: OK, {plural(len(config.services), 'service')}: {names}")
+    for warning in warnings:
+        print(f"svcbot: warning: {config.path}: {warning}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ user as the actor.
 from __future__ import annotations
 
 import argparse
+import difflib
 import getpass
 import json
 import os
@@ -86,6 +87,16 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
+    if args.verb == "feedback" and args.service is not None and args.service not in config.service_names:
+        known = ", ".join(config.service_names) or "none"
+        hint = difflib.get_close_matches(args.service, config.service_names, n=1)
+        mean = f"; did you mean {hint[0]!r}?" if hint else ""
+        print(
+            f"svcbot: feedback: --service {args.service!r} is not a service of {config.path}{mean} "
+            f"(known: {known}). Nothing was sent.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if args.verb == "report":
         usage = _report_usage(args)
         if usage:

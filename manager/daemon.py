@@ -298,7 +298,7 @@ def _log_event(event: ev.Event) -> None:
         return  # two state changes per start, at DEBUG: no dict to build and redact for nothing
     data = redact_event_data(event.to_dict(), without=("stderr_tail",))
     service = data.get("service")
-    log.log(level, "%s%s", f"{service}: " if service else "", _event_text(event), extra={"event": data})
+    log.log(level, "%s%s", f"{service}: " if service else "", event.describe(), extra={"event": data})
 
 
 # State changes follow from the events around them (started, exited, health) and are in the
@@ -309,23 +309,3 @@ _LEVELS = {
     "manager_error": logging.WARNING,
     "service_state_changed": logging.DEBUG,
 }
-
-
-def _event_text(event: ev.Event) -> str:
-    if isinstance(event, ev.ServiceExited):
-        how = "stopped" if event.expected else "exited"
-        return f"{how} ({event.status_text}) after {event.runtime:.2f}s" + (
-            ", restarting" if event.will_restart else ""
-        )
-    if isinstance(event, ev.ServiceStarted):
-        return f"{'adopted' if event.adopted else 'started'} pid {event.pid}"
-    if isinstance(event, ev.ServiceStateChanged):
-        return f"{event.old} -> {event.new}"
-    if isinstance(event, ev.ServiceVersion):
-        return f"version {event.version} (was {event.previous or 'unknown'})"
-    if isinstance(event, ev.HealthChanged):
-        return f"{'healthy' if event.healthy else 'unhealthy'}: {event.check}: {event.output}"
-    if isinstance(event, ev.CrashLoop):
-        retry = f"quarantined, retry in {event.retry_in:g}s"
-        return f"crash loop: {event.exits} exits within {event.interval:g}s; {retry}"
-    return event.kind

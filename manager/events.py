@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from manager.units import format_size
+
 __all__ = [
     "CrashLoop",
     "CrashLoopEnded",
@@ -55,6 +57,10 @@ class ResourceSample:
 class Event:
     kind: ClassVar[str] = "event"
     at: datetime = field(default_factory=_now)
+
+    def describe(self) -> str:
+        """What happened, in words, for a person reading svcbot's log (the kind is for machines)."""
+        return self.kind.replace("_", " ")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: datetimes as ISO 8601 UTC, nested dataclasses as dicts."""
@@ -98,6 +104,9 @@ class ServiceStarted(ServiceEvent):
     restarts: int = 0  # automatic restarts of this service since the manager started it
     adopted: bool = False  # found still running after a manager restart
 
+    def describe(self) -> str:
+        return f"{'adopted' if self.adopted else 'started'} pid {self.pid}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceVersion(ServiceEvent):
@@ -106,6 +115,9 @@ class ServiceVersion(ServiceEvent):
     kind: ClassVar[str] = "service_version"
     version: str
     previous: str | None = None
+
+    def describe(self) -> str:
+        return f"version {self.version} (was {self.previous or 'unknown'})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,6 +149,11 @@ class ServiceExited(ServiceEvent):
             return "exit status unknown"
         return f"exit code {self.exit_code}"
 
+    def describe(self) -> str:
+        how = "stopped" if self.expected else "exited"
+        again = ", restarting" if self.will_restart else ""
+        return f"{how} ({self.status_text}) after {self.runtime:.2f}s{again}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceStopped(ServiceEvent):
@@ -146,12 +163,24 @@ class ServiceStopped(ServiceEvent):
     killed: bool  # the stop timeout ran out and the tree was SIGKILLed
     leftovers: int = 0  # processes still alive after SIGKILL (should be 0)
 
+    def describe(self) -> str:
+        how = (
+            "stop complete: the stop timeout ran out, so its processes were killed"
+            if self.killed
+            else ("stop complete")
+        )
+        left = f"; {self.leftovers} still alive after SIGKILL" if self.leftovers else ""
+        return how + left
+
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceStateChanged(ServiceEvent):
     kind: ClassVar[str] = "service_state_changed"
     old: str
     new: str
+
+    def describe(self) -> str:
+        return f"{self.old} -> {self.new}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +191,9 @@ class HealthChanged(ServiceEvent):
     output: str  # status line, error or the first line of a plugin's output
     failures: int  # consecutive failures when the change happened
     status: str = ""  # "OK", "WARNING", "CRITICAL", "UNKNOWN" for command checks
+
+    def describe(self) -> str:
+        return f"{'healthy' if self.healthy else 'unhealthy'}: {self.check}: {self.output}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,11 +207,18 @@ class CrashLoop(ServiceEvent):
     last_exit: str = ""
     stderr_tail: tuple[str, ...] = ()
 
+    def describe(self) -> str:
+        retry = f"quarantined, retry in {self.retry_in:g}s"
+        return f"crash loop: {self.exits} exits within {self.interval:g}s; {retry}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class CrashLoopEnded(ServiceEvent):
     kind: ClassVar[str] = "crash_loop_ended"
-    reason: str  # "stable run" or "explicit start"
+    reason: str  # "stable run", "explicit start" or "stopped"
+
+    def describe(self) -> str:
+        return f"crash loop over ({self.reason})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,6 +229,14 @@ class ResourceBreach(ServiceEvent):
     limit: float
     action: str  # "alert" or "restart"
     sample: ResourceSample | None = None
+
+    def describe(self) -> str:
+        if self.resource == "memory":
+            shown = f"{format_size(int(self.value))} of {format_size(int(self.limit))} allowed"
+        else:
+            shown = f"{self.value:.0f}% of {self.limit:.0f}% allowed"
+        then = "restarting" if self.action == "restart" else "alerting"
+        return f"{self.resource} over its limit: {shown}; {then}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,6 +249,9 @@ class ManagerError(Event):
     message: str
     traceback: str = ""
     service: str | None = None
+
+    def describe(self) -> str:
+        return f"internal error in {self.where}: {self.error_type}: {self.message}"
 
 
 Handler = Callable[[Event], None]

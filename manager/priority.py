@@ -39,6 +39,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from manager.units import plural
+
 __all__ = [
     "CATEGORY_WEIGHT",
     "DECAY_HALF_LIFE",
@@ -131,10 +133,6 @@ class Priority:
     reasons: tuple[str, ...]
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _category_weight(inp: PriorityInput) -> float:
     if inp.kind != "feedback" or inp.category is None:
         return 1.0
@@ -162,13 +160,13 @@ def _reasons(inp: PriorityInput) -> tuple[str, ...]:
     if inp.regression:
         reasons.insert(0, "regression")
     if inp.count_24h > 1:
-        reasons.append(f"seen {inp.count_24h} times in 24h")
+        reasons.append(f"seen {plural(inp.count_24h, 'time')} in 24h")
     if inp.count > max(1, inp.count_24h):
-        reasons.append(f"seen {inp.count} times in total")
+        reasons.append(f"seen {plural(inp.count, 'time')} in total")
     if inp.services > 1:
-        reasons.append(_plural(inp.services, "service"))
+        reasons.append(plural(inp.services, "service"))
     if inp.reporters > 1:
-        reasons.append(_plural(inp.reporters, "reporter"))
+        reasons.append(plural(inp.reporters, "reporter"))
     if inp.last_seen_age >= _DAY:
         reasons.append(f"last seen {int(inp.last_seen_age // _DAY)}d ago")
     return tuple(reasons)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from manager.render import table
-from manager.units import format_duration
+from manager.units import format_duration, plural
 
 __all__ = ["render_feedback_receipt", "render_issue", "render_issue_list"]
 
@@ -63,7 +63,7 @@ def render_issue(detail: Mapping[str, Any], now: datetime | None = None) -> str:
         f"#{issue['id']} {issue['title']}",
         f"  {issue['priority']} · {_status(issue)} · {issue['category']} · {issue['kind']}"
         + (f" · assigned to {issue['assignee']}" if issue.get("assignee") else ""),
-        f"  seen {issue['count']} times, first {_age(issue['first_seen'], now)}, "
+        f"  seen {plural(issue['count'], 'time')}, first {_age(issue['first_seen'], now)}, "
         f"last {_age(issue['last_seen'], now)}",
         f"  services: {', '.join(issue['services']) or '-'}; versions: {', '.join(issue['versions']) or '-'}",
         f"  grouped by {issue['grouping_method']}: " + "; ".join(issue["grouping"]),

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from manager.store.report_data import PRIORITIES, CategoryCount, DailyCounts, ReportData
+from manager.units import plural
 
 __all__ = ["PALETTE", "PRIORITY_COLORS", "render_html", "write_atomic"]
 
@@ -182,7 +183,7 @@ def _header(data: ReportData, title: str, generated_at: datetime) -> str:
     items = "".join(f"<li><b>{n}</b><span>{_e(label)}</span></li>" for n, label in cards)
     return (
         f"<header><h1>{_e(title)}</h1>"
-        f'<p class="meta">{_e(_when(data.since))} to {_e(_when(data.now))} ({len(data.days)} days) '
+        f'<p class="meta">{_e(_when(data.since))} to {_e(_when(data.now))} ({plural(len(data.days), "day")}) '
         f"· generated {_e(_when(generated_at))}</p>"
         f'<ul class="cards">{items}</ul></header>'
     )
@@ -343,7 +344,7 @@ def _stacked_bars(chart: _Chart, counts: DailyCounts, colors: Mapping[str, str])
                     f'fill="{colors[name]}"><title>{_e(tip)}</title></rect>'
                 )
                 base += values[i]
-    return _svg(chart, HEIGHT, parts, f"{counts.total} in total over {len(counts.days)} days")
+    return _svg(chart, HEIGHT, parts, f"{counts.total} in total over {plural(len(counts.days), 'day')}")
 
 
 def _stacked_area(chart: _Chart, counts: DailyCounts, colors: Mapping[str, str]) -> str:

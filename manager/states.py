@@ -23,8 +23,9 @@ Rules worth knowing
 - An unexpected exit restarts per policy (always | on-failure | never); on-failure means a non-zero
   exit code or death by a signal, as in systemd.
 - Every unexpected exit raises the backoff exponent; a run of `stable_after` resets it.
-- The start limit counts automatic restarts, as systemd's StartLimitBurst does; explicit starts
-  and restarts by a person reset it.
+- The start limit counts automatic restarts within the sliding `start_limit.interval`, however long
+  each run lasted, as systemd's StartLimitBurst does; explicit starts and restarts by a person reset
+  it, and so does the stable run that ends a quarantine.
 """
 
 from __future__ import annotations
@@ -353,8 +354,13 @@ def _on_timer(m: Machine, event: Any, ctx: Context) -> Result:
     if timer == "kill" and m.state == State.STOPPING:
         return m, [KILL]
     if timer == "stable" and m.state in UP:
-        actions = [notify("crash_loop_ended:stable run")] if m.quarantined else []
-        return replace(m, failures=0, restart_times=(), quarantined=False), actions
+        if m.quarantined:  # the retry stayed up: the crash loop is over, its history with it
+            return replace(m, failures=0, restart_times=(), quarantined=False), [
+                notify("crash_loop_ended:stable run")
+            ]
+        # The backoff starts over, but the start limit keeps counting: restarts age out of its window
+        # by time alone, so a service that runs 10 s and crashes, again and again, is still a crash loop.
+        return replace(m, failures=0), []
     return m, []
 
 

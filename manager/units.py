@@ -1,4 +1,5 @@
-"""Parsing and formatting of the human units used in `svcbot.yml`: durations, sizes, percentages.
+"""Parsing and formatting of the human units used in `svcbot.yml`: durations, sizes, percentages; and
+counts, which every message that says "1 service" or "3 services" formats with `plural`.
 
 Pure functions with no I/O. Parsers raise `ValueError` with a message that says what is accepted,
 so `manager.config` can pass the gist on to the user.
@@ -17,6 +18,7 @@ __all__ = [
     "parse_duration",
     "parse_percent",
     "parse_size",
+    "plural",
 ]
 
 _NUMBER = r"\d+(?:\.\d+)?|\.\d+"
@@ -143,3 +145,8 @@ def format_size(n: int) -> str:
         if round(value, 1) < 1024 or unit == _SIZE_STEPS[-1]:
             return f"{value:.1f}{unit}"
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """ "1 service", "0 services", "2 times"; `many` for irregular words ("1 was", "2 were" aside)."""
+    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"

@@ -13,9 +13,13 @@ from typing import Any
 
 import pytest
 
+from manager import events as ev
 from tests.conftest import PY, pid_alive, program, tagged_processes, wait_until, write_config
 
 REPO = Path(__file__).resolve().parent.parent
+EVENT_KINDS = sorted(
+    {c.kind for c in vars(ev).values() if isinstance(c, type) and issubclass(c, ev.Event)} - {"event"}
+)
 
 
 def cli(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -95,7 +99,7 @@ def test_check_config_reports_file_line_and_suggestion(tmp_path: Path) -> None:
     """check-config exits 0 on a good file and 2 on a typo, naming file, line, key and a fix."""
     good = write_config(tmp_path, {"web": {"command": "sleep 1"}})
     result = cli(good, "check-config")
-    assert result.returncode == 0 and "OK, 1 services: web" in result.stdout
+    assert result.returncode == 0 and "OK, 1 service: web" in result.stdout
     bad = tmp_path / "bad.yml"
     bad.write_text("services:\n  web:\n    command: sleep 1\n    restrat: always\n")
     result = cli(bad, "check-config")
@@ -158,6 +162,10 @@ def test_sigterm_stops_every_service_and_exits_zero(tmp_path: Path, daemons: lis
     events = [json.loads(line) for line in (tmp_path / "state" / "svcbot.log").read_text().splitlines()]
     stopped = [e["event"]["service"] for e in events if e.get("event", {}).get("kind") == "service_stopped"]
     assert stopped == ["app", "db"]
+    console = daemon.log.read_text()  # the human log: words, never an event's machine name
+    assert "app: stop complete: the stop timeout ran out" in console and "db: stop complete" in console
+    raw = [kind for kind in EVENT_KINDS if kind in console]
+    assert not raw, f"raw event names in the console log: {raw}\n{console}"
 
 
 def test_a_second_manager_on_the_same_state_dir_refuses(tmp_path: Path, daemons: list[Daemon]) -> None:
@@ -347,3 +355,46 @@ def test_a_yaml_syntax_error_does_not_hide_the_running_manager(tmp_path: Path, d
     assert f"{config}:7: invalid YAML" in refused.stderr and "not running" not in refused.stderr
     assert status(config)["web"]["pid"] == before
     assert daemon.terminate() == 0
+
+
+def test_check_config_warns_about_what_would_fail_on_this_host(tmp_path: Path) -> None:
+    """A missing program (with the PATH searched), a missing cwd and a non-executable path are warned
+    about; the file is still valid (exit 0) and every service is named."""
+    (tmp_path / "notes.txt").write_text("not a program")
+    config = write_config(
+        tmp_path,
+        {
+            "web": {"command": "no-such-program-svcbot --port 1", "env": {"PATH": "/nowhere:/usr/bin"}},
+            "job": {"command": "sleep 1", "cwd": "./missing"},
+            "doc": {"command": "./notes.txt"},
+            "ok": {"command": [PY, "-c", "pass"]},
+        },
+    )
+    result = cli(config, "check-config")
+    assert result.returncode == 0 and "OK, 4 services: web, job, doc, ok" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warnings == [
+        f"svcbot: warning: {config}: services.web.command: program 'no-such-program-svcbot' not found on "
+        "PATH /nowhere:/usr/bin; web cannot start",
+        f"svcbot: warning: {config}: services.job.cwd: folder {tmp_path / 'missing'} does not exist; "
+        "job cannot start",
+        f"svcbot: warning: {config}: services.doc.command: {tmp_path / 'notes.txt'} is not an executable "
+        "file; doc cannot start",
+    ]
+    as_json = json.loads(cli(config, "check-config", "--json").stdout)
+    assert len(as_json["warnings"]) == 3
+
+
+def test_feedback_about_an_unknown_service_is_refused_and_names_the_known_ones(tmp_path: Path) -> None:
+    """`feedback --service nope` exits 2 with a did-you-mean and the service list, and stores nothing."""
+    config = write_config(tmp_path, {"web": {"command": "sleep 1"}, "worker": {"command": "sleep 1"}})
+    refused = cli(config, "feedback", "The page is slow", "--service", "wbe")
+    assert refused.returncode == 2
+    assert "--service 'wbe' is not a service of" in refused.stderr
+    assert "did you mean 'web'?" in refused.stderr and "(known: web, worker)" in refused.stderr
+    listed = cli(config, "issues", "list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    sent = cli(config, "feedback", "The page is slow", "--service", "web")
+    assert sent.returncode == 0, sent.stderr
+    shown = cli(config, "issues", "show", "1")
+    assert "seen 1 time," in shown.stdout and "1 times" not in shown.stdout, shown.stdout

@@ -108,7 +108,7 @@ def test_golden_digest_parent_and_thread() -> None:
     everything = _all_text(parent.blocks) + "".join(_all_text(r.blocks) for r in replies)
     assert "<!channel>" not in everything and "<script>" not in everything and "<b>" not in everything
     assert "&lt;!channel&gt;" in everything
-    assert [r.text for r in replies] == ["Bugs: 3 issues", "Feature requests: 1 issues"]
+    assert [r.text for r in replies] == ["Bugs: 3 issues", "Feature requests: 1 issue"]
 
 
 def test_long_sections_are_split_to_slacks_limits() -> None:
@@ -255,7 +255,7 @@ async def test_a_period_is_posted_once_with_its_thread(tmp_path: Path, fake: Fak
     assert len(parents) == 1 and parents[0].params["channel"] == "C0DIGEST"
     assert "Digest 2026-W48" in parents[0].params["text"]
     threads = [c.params["text"] for c in posts if c.params.get("thread_ts") == parents[0].response["ts"]]
-    assert threads == ["Bugs: 1 issues", "Feature requests: 1 issues", "Questions: 1 issues"]
+    assert threads == ["Bugs: 1 issue", "Feature requests: 1 issue", "Questions: 1 issue"]
     with db.session() as session:
         run = session.get(DigestRun, 1)
     assert run is not None and run.status == "posted" and run.message_ts == parents[0].response["ts"]
@@ -288,9 +288,9 @@ async def test_a_crash_between_parent_and_thread_continues_in_the_same_thread(
     parents = [m for m in fake.messages("C0DIGEST") if "thread_ts" not in m]
     assert len(parents) == 1
     replies = [m["text"] for m in fake.messages("C0DIGEST") if m.get("thread_ts") == parents[0]["ts"]]
-    assert replies[0] == "Bugs: 1 issues" and replies[-2:] == [
-        "Feature requests: 1 issues",
-        "Questions: 1 issues",
+    assert replies[0] == "Bugs: 1 issue" and replies[-2:] == [
+        "Feature requests: 1 issue",
+        "Questions: 1 issue",
     ]
 
 

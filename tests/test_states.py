@@ -109,7 +109,22 @@ def test_failures_grow_the_delay_and_a_stable_run_resets_them() -> None:
         machine, _ = st.step(machine, st.TimerFired("restart"), ctx(now=float(n)))
     assert delays == sorted(delays) and delays[0] < delays[-1]
     machine, _ = st.step(machine, st.TimerFired("stable"), ctx())
-    assert machine.failures == 0 and machine.restart_times == ()
+    assert machine.failures == 0 and machine.restart_times == (0.0, 1.0, 2.0)  # the window ages by time
+
+
+def test_runs_longer_than_stable_after_still_count_toward_the_start_limit() -> None:
+    """burst 5 in 60 s, stable_after 10 s: a service that crashes after every 11 s run is quarantined
+    at the sixth restart inside a minute (the README's promise), not restarted forever."""
+    p = st.Policy(stable_after=10.0, burst=5, interval=60.0)
+    machine, now, notes = UP, 0.0, []
+    for _ in range(6):
+        now += 11.0
+        machine, _ = st.step(machine, st.TimerFired("stable"), ctx(now=now - 1.0, policy=p))
+        machine, actions = st.step(machine, st.Exited(failed=True), ctx(now=now, policy=p))
+        notes += [a.note for a in actions if a.kind == "notify"]
+        if machine.state == st.State.BACKOFF:
+            machine, _ = st.step(machine, st.TimerFired("restart"), ctx(now=now, policy=p))
+    assert machine.state == st.State.QUARANTINED and notes == ["crash_loop"]
 
 
 def test_burst_exceeded_quarantines_with_one_notification() -> None:

@@ -116,6 +116,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
+from manager.units import plural
+
 __all__ = [
     "FAMILIES",
     "KINDS",
@@ -362,7 +364,7 @@ def _line(reason: str, inc: _Incident, now: float) -> str:
         return f"{inc.service} {phrase} again ({inc.reopened + 1} times): {inc.summary}"
     if reason == "reminder":
         return f"{inc.service} {phrase} for {_human(now - inc.first_at)}, not acknowledged"
-    return f"{inc.service} still failing: {inc.summary} ({inc.count} signals)"
+    return f"{inc.service} still failing: {inc.summary} ({plural(inc.count, 'signal')})"
 
 
 def _reply_text(reason: str, incidents: list[_Incident], now: float) -> str:

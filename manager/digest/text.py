@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from manager.digest.model import Delta, Digest, IssueLine, ServiceLine
-from manager.units import format_duration
+from manager.units import format_duration, plural
 
 __all__ = ["format_mttr", "format_uptime", "issue_flags", "period_title", "render_digest", "service_text"]
 
@@ -66,7 +66,8 @@ def _issue(issue: IssueLine) -> str:
     flags = issue_flags(issue)
     services = ", ".join(issue.services) or "-"
     extra = f" [{', '.join(flags)}]" if flags else ""
-    return f"  #{issue.id} {issue.priority} {issue.title} ({services}, seen {issue.count} times){extra}"
+    seen = plural(issue.count, "time")
+    return f"  #{issue.id} {issue.priority} {issue.title} ({services}, seen {seen}){extra}"
 
 
 def render_digest(digest: Digest) -> str:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from manager.store.db import Database
 from manager.store.models import metadata
+from manager.units import plural
 
 __all__ = [
     "CRASH_KINDS",
@@ -124,12 +125,12 @@ class ReportData:
         """One line for the CLI: "3 crashes, 1 restart, 2 open issues, 0 feedback over 31 days"."""
         s = self.summary()
         counts = [
-            _plural(s["crashes"]["total"], "crash", "crashes"),
-            _plural(s["restarts"]["total"], "restart", "restarts"),
-            _plural(s["open_issues"]["total"], "open issue", "open issues"),
+            plural(s["crashes"]["total"], "crash", "crashes"),
+            plural(s["restarts"]["total"], "restart", "restarts"),
+            plural(s["open_issues"]["total"], "open issue", "open issues"),
             f"{s['feedback']['total']} feedback",
         ]
-        return f"{', '.join(counts)} over {_plural(s['days'], 'day', 'days')}"
+        return f"{', '.join(counts)} over {plural(s['days'], 'day', 'days')}"
 
 
 # -- the window ---------------------------------------------------------------------------------------
@@ -312,10 +313,6 @@ def _utc_day(column: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[An
     if dialect == "postgresql":
         return sa.cast(sa.func.timezone(sa.literal_column("'UTC'"), column), sa.Date)
     return sa.func.date(column)
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
 
 
 def _as_date(value: object) -> date:
