@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check lint bench clean
+.PHONY: run test check lint bench clean debian-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## install, then run svcbot in the foreground on examples/svcbot.yml
 	$(BIN)/svcbot run --config examples/svcbot.yml
 
-test: lint $(STAMP)  ## install, lint, type-check and run the whole test suite
+test: lint $(STAMP) debian-packages  ## install, lint, type-check and run the whole test suite (random order)
 	$(BIN)/pytest
+
+debian-packages:  ## as root: Debian's packages whose real programs the tests run
+	@bash tests/debian-packages.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -67,7 +67,7 @@ ACTION_ROLES: Mapping[str, Role] = MappingProxyType(
 """The role each action needs; anything not listed needs ADMIN."""
 
 SLASH_VERBS: tuple[str, ...] = ("help", "status", "start", "stop", "restart", "logs")
-"""The `/svc` verbs, in the order help lists them (the contract's order in DESIGN.md)."""
+"""The `/svc` verbs, in the order help lists them (the contract's order in docs/design.md)."""
 
 _GROUP_PREFIX = "S"
 _A_ROLE = {Role.VIEWER: "a viewer", Role.OPERATOR: "an operator", Role.ADMIN: "an admin"}

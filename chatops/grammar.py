@@ -1,7 +1,7 @@
 """The `/svc` grammar: slash-command text in, a validated request (plain data) out.
 
 `/svc help|status [NAME]|start NAME|stop NAME|restart NAME|logs NAME [N]` is part of svcbot's interface
-contract (DESIGN.md). Parsing is pure and separate from execution so every typo gets a precise answer
+contract (docs/design.md). Parsing is pure and separate from execution so every typo gets a precise answer
 (did-you-mean for verbs and services, the usage line, the arguments that were not expected) before any
 permission check or I/O, and so the result can only ever be data: words are looked up in fixed tables
 and the configured service names, never handed to a shell. `to_command` maps a request onto the same

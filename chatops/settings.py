@@ -1,4 +1,4 @@
-"""The Slack front end's settings from the environment (DESIGN.md's contract).
+"""The Slack front end's settings from the environment (docs/design.md's contract).
 
 Tokens are secrets: they come from the environment only, never from the config file, and `repr`
 hides them so they cannot end up in a log line by accident.
@@ -32,7 +32,7 @@ class SlackSettings:
 
     @property
     def socket_mode(self) -> bool:
-        """Socket Mode wins when an app-level token is set (DESIGN.md)."""
+        """Socket Mode wins when an app-level token is set (docs/design.md)."""
         return self.app_token is not None
 
     @classmethod

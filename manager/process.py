@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "own_children",
     "pidfd_exit",
     "process_start_time",
+    "read_environ",
     "run_captured",
     "set_child_subreaper",
     "spawn",
@@ -215,6 +217,44 @@ def process_start_time(pid: int) -> int | None:
     return int(fields[19])
 
 
+PF_KTHREAD = 0x00200000  # the `flags` field of /proc/PID/stat: a kernel thread, which has no environment
+EXEC_WINDOW = 0.05  # how long an empty environment of a live process is read again (seconds)
+
+
+def read_environ(pid: int) -> bytes | None:
+    """The process's environment block (NUL-separated `NAME=value`), or None if it cannot be read.
+
+    A process in the middle of execve() reads as empty for a moment: the kernel closes its close-on-exec
+    descriptors (which is what lets `subprocess.Popen` return to its caller) before it sets up the new
+    image's environment. Under load that window lasts long enough for a scan to see a service without
+    its run tag, so an empty block from a live user process is read again for up to EXEC_WINDOW; only
+    kernel threads and zombies keep an empty one.
+    """
+    deadline = None
+    while True:
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:  # not pathlib: scans read every process
+                environ = fh.read()
+        except OSError:
+            return None
+        if environ or not _may_be_exec_ing(pid):
+            return environ
+        now = time.monotonic()
+        deadline = deadline or now + EXEC_WINDOW
+        if now >= deadline:
+            return environ
+        time.sleep(0.001)
+
+
+def _may_be_exec_ing(pid: int) -> bool:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    return fields[0] != b"Z" and not int(fields[6]) & PF_KTHREAD
+
+
 def find_tagged(run_ids: Iterable[str], among: Iterable[int] | None = None) -> dict[int, str]:
     """PIDs of live processes whose environment carries one of the run IDs, with that ID.
 
@@ -230,10 +270,8 @@ def find_tagged(run_ids: Iterable[str], among: Iterable[int] | None = None) -> d
     for pid in among:
         if pid == me:
             continue
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as fh:
-                environ = fh.read()
-        except OSError:
+        environ = read_environ(pid)
+        if environ is None:
             continue
         for var in environ.split(b"\0"):
             rid = wanted.get(var)

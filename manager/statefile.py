@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from manager.process import RUN_ID_VAR, process_start_time
+from manager.process import RUN_ID_VAR, process_start_time, read_environ
 from manager.spec import ServiceSpec
 
 __all__ = ["SavedRun", "load_runs", "matches_process", "save_runs", "spec_digest"]
@@ -78,8 +78,5 @@ def matches_process(run: SavedRun) -> bool:
     """True when run.pid is still the very process that was recorded (start time and tag)."""
     if run.start_time is None or process_start_time(run.pid) != run.start_time:
         return False
-    try:
-        environ = Path(f"/proc/{run.pid}/environ").read_bytes()
-    except OSError:
-        return False
-    return f"{RUN_ID_VAR}={run.run_id}".encode() in environ.split(b"\0")
+    environ = read_environ(run.pid)
+    return environ is not None and f"{RUN_ID_VAR}={run.run_id}".encode() in environ.split(b"\0")

@@ -23,7 +23,7 @@ from manager import events as ev
 from manager import states as st
 from manager.config import start_order
 from manager.logs import make_fifos
-from manager.process import RUN_ID_VAR, Reaper, kill_tree, wait_gone
+from manager.process import RUN_ID_VAR, Reaper, kill_tree, read_environ, wait_gone
 from manager.sampler import Run, Sampler
 from manager.service import Host, RunInfo, ServiceRunner
 from manager.spec import Config, ServiceSpec
@@ -167,12 +167,8 @@ class Supervisor:
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit() or int(entry.name) == os.getpid():
                 continue
-            try:
-                with open(f"/proc/{entry.name}/environ", "rb") as fh:  # not pathlib: this is every process
-                    raw = fh.read()
-            except OSError:
-                continue
-            if prefix not in raw:  # the usual case: no need to split its environment
+            raw = read_environ(int(entry.name))
+            if raw is None or prefix not in raw:  # the usual case: no need to split its environment
                 continue
             tags = [v for v in raw.split(b"\0") if v.startswith(prefix)]
             if tags and tags[0].split(b"=", 1)[1].decode() not in adopted:

@@ -17,7 +17,7 @@ import yaml
 
 from manager import events as ev
 from manager.config import load_config
-from manager.process import RUN_ID_VAR, Reaper, set_child_subreaper
+from manager.process import RUN_ID_VAR, Reaper, read_environ, set_child_subreaper
 from manager.spec import Config
 from manager.supervisor import Supervisor, instance_id
 
@@ -28,6 +28,17 @@ PY = sys.executable
 def program(name: str, *args: object) -> list[str]:
     """argv running one of the fixture programs in tests/programs."""
     return [PY, str(PROGRAMS / f"{name}.py"), *(str(a) for a in args)]
+
+
+def require_program(path: Path, package: str) -> None:
+    """A real program from Debian's packages, which `make test` installs as root
+    (tests/debian-packages.sh): skipped with the reason where it is missing, a failure under CI."""
+    if path.exists():
+        return
+    reason = f"{path} is missing: apt-get install {package} (make test does, as root)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run every test", pytrace=False)
+    pytest.skip(reason)
 
 
 def free_port() -> int:
@@ -50,10 +61,12 @@ def tagged_processes(state_dir: Path) -> list[int]:
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
+        environ = read_environ(int(entry.name))  # waits out a child caught in the middle of exec
         try:
-            environ = Path(f"/proc/{entry.name}/environ").read_bytes()
             stat = Path(f"/proc/{entry.name}/stat").read_bytes()
         except OSError:
+            continue
+        if environ is None:
             continue
         if stat[stat.rfind(b")") + 2 :].startswith(b"Z"):
             continue

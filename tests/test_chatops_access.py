@@ -181,7 +181,7 @@ def test_allowed_verbs_for_help(role: Role, verbs: list[str]) -> None:
 
 
 def test_slash_verbs_are_the_contract() -> None:
-    """The `/svc` verbs are those of DESIGN.md, in its order."""
+    """The `/svc` verbs are those of docs/design.md, in its order."""
     assert SLASH_VERBS == ("help", "status", "start", "stop", "restart", "logs")
 
 

@@ -109,7 +109,7 @@ def test_service_name_as_verb_suggests_status() -> None:
 
 
 def test_usage_line_follows_the_contract() -> None:
-    """The one-line usage is the grammar of DESIGN.md."""
+    """The one-line usage is the grammar of docs/design.md."""
     assert USAGE == "usage: /svc help|status [NAME]|start NAME|stop NAME|restart NAME|logs NAME [N]"
 
 

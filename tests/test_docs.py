@@ -62,3 +62,19 @@ def test_shipped_configs_pass_check_config_without_warnings(path: str) -> None:
     result = check_config(REPO / path)
     assert result.returncode == 0, result.stderr
     assert "warning" not in result.stderr, result.stderr
+
+
+def test_every_link_in_the_docs_stays_inside_the_repository() -> None:
+    """A clone has nothing beside it: each relative link or backticked path to a document resolves
+    to a file in this repository (nothing under ../shared or another sibling folder)."""
+    link = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)|`(\.\./[^`\s]+)`")
+    broken = []
+    for doc in DOCS:
+        for match in link.finditer(doc.read_text()):
+            target = match.group(1) or match.group(2)
+            if re.match(r"[a-z]+:", target):
+                continue  # https:, mailto:
+            resolved = (doc.parent / target).resolve()
+            if not resolved.exists() or REPO not in resolved.parents:
+                broken.append(f"{doc.relative_to(REPO)}: {target}")
+    assert not broken, broken

@@ -2,30 +2,24 @@
 
 The fixture plugin in tests/programs shows the convention on every machine
 (test_health_and_dependencies.py); this test shows that a real plugin, with its own output format and
-performance data, works the same. CI installs the package (.github/workflows/ci.yml,
-`apt-get install monitoring-plugins-basic`); on a machine without it, the test is skipped and says why.
+performance data, works the same. `make test` installs the package as root (tests/debian-packages.sh);
+on a machine without it the test is skipped and says why, and under CI it fails.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from manager import events as ev
-from tests.conftest import free_port, program
+from tests.conftest import free_port, program, require_program
 
 CHECK_TCP = Path("/usr/lib/nagios/plugins/check_tcp")
-
-pytestmark = pytest.mark.skipif(
-    not CHECK_TCP.exists(),
-    reason=f"{CHECK_TCP} is missing: apt-get install monitoring-plugins-basic (CI installs it)",
-)
 
 
 async def test_check_tcp_from_monitoring_plugins(make_harness, tmp_path: Path) -> None:
     """OK (its status line kept) while the port answers; CRITICAL with the plugin's words when nothing
     listens."""
+    require_program(CHECK_TCP, "monitoring-plugins-basic")
     port = free_port()
     check = {"interval": "200ms", "failures": 1, "on_unhealthy": "alert"}
     closed = free_port()

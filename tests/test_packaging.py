@@ -31,7 +31,6 @@ DOCKERFILE = REPO / "Dockerfile"
 UNIT = REPO / "contrib" / "svcbot.service"
 WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
 DOCKERIGNORE = REPO / ".dockerignore"
-MANIFEST_SCHEMA = REPO.parent / "shared" / "data" / "slack-manifest" / "slack-manifest.schema.json"
 SCHEMA_COMMIT = "c50cfa8508ff1017344550a5e5fb29a1416e5b98"
 BUILD_TOOLS = ("curl", "wget", "gcc", "g++", "build-essential", "make", "libpq-dev", "python3-dev")
 
@@ -284,19 +283,19 @@ def test_workflow_has_a_postgres_service_the_tests_can_reach():
     assert url.endswith("postgres@127.0.0.1:5432/test"), url
 
 
-def test_workflow_sets_up_python_fetches_the_schema_and_runs_ci_run():
-    """Python 3.11, Slack's schema at the pinned commit where test_manifest reads it, then `bash .ci/run`."""
+def test_workflow_sets_up_python_installs_debian_packages_and_runs_ci_run():
+    """Python 3.11, the tests' Debian packages as root, then `bash .ci/run`; nothing from outside the repo
+    (Slack's schema is test data in tests/data, not fetched)."""
     [job] = workflow()["jobs"].values()
     steps: list[dict[str, Any]] = job["steps"]
     setup = [s for s in steps if str(s.get("uses", "")).startswith("actions/setup-python@")]
     assert len(setup) == 1 and str(setup[0]["with"]["python-version"]) == "3.11"
     runs = [str(s.get("run", "")).strip() for s in steps]
     assert "bash .ci/run" in runs, runs
-    [fetch] = [r for r in runs if "manifest-schema" in r]
-    assert f"slackapi/manifest-schema/{SCHEMA_COMMIT}/schemas/manifest.schema.1.0.0.json" in fetch
-    target = "../shared/data/slack-manifest/slack-manifest.schema.json"
-    assert target in fetch and (REPO / target).resolve() == MANIFEST_SCHEMA.resolve()
-    assert runs.index(fetch) < runs.index("bash .ci/run")
+    assert runs.index("sudo bash tests/debian-packages.sh") < runs.index("bash .ci/run")
+    assert not [r for r in runs if "shared" in r or "curl" in r], runs
+    assert (REPO / "tests" / "data" / "slack-manifest" / "slack-manifest.schema.json").is_file()
+    assert SCHEMA_COMMIT in (REPO / "tests" / "data" / "slack-manifest" / "SOURCE.md").read_text()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from manager.process import RUN_ID_VAR, process_start_time
+from manager.process import RUN_ID_VAR, find_tagged, process_start_time
 from manager.statefile import SavedRun, load_runs, matches_process, save_runs
-from tests.conftest import program
+from tests.conftest import PY, program
 
 
 def saved(pid: int, start_time: int | None, run_id: str = "inst.svc.1.abcd") -> SavedRun:
@@ -50,3 +50,28 @@ def test_adoption_requires_pid_start_time_and_run_tag_to_match() -> None:
         proc.kill()
         proc.wait()
     assert not matches_process(saved(proc.pid, start_time, run_id))
+
+
+def test_a_process_fresh_from_exec_is_recognised_even_under_load() -> None:
+    """Popen returns when the child's close-on-exec pipe closes, before the kernel has set up the new
+    image's environment: read then, /proc/PID/environ is empty. With both cores busy that window is
+    wide enough to miss the run tag (the order-dependent failure of the test above, under a loaded
+    full run); `read_environ` waits it out, so adoption and stray sweeps never miss a service."""
+    burners = [subprocess.Popen([PY, "-c", "print(flush=True)\nwhile True: pass"], stdout=subprocess.PIPE)]
+    burners += [subprocess.Popen(burners[0].args, stdout=subprocess.PIPE) for _ in range(os.cpu_count() or 1)]
+    try:
+        for burner in burners:  # each is burning once it has printed its line
+            assert burner.stdout is not None and burner.stdout.readline() == b"\n"
+        for n in range(100):
+            run_id = f"inst.svc.{n}.fresh"
+            proc = subprocess.Popen(program("hang"), env={**os.environ, RUN_ID_VAR: run_id})
+            try:
+                assert matches_process(saved(proc.pid, process_start_time(proc.pid), run_id)), n
+                assert find_tagged([run_id], among=[proc.pid]) == {proc.pid: run_id}
+            finally:
+                proc.kill()
+                proc.wait()
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
