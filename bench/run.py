@@ -216,7 +216,7 @@ def svcbot_launch(workdir: Path, programs: Sequence[Program]) -> Launch:
     config = {"state_dir": str(state), "services": {p.name: svcbot_service(p) for p in programs}}
     path = workdir / "svcbot.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    argv = (sys.executable, "-m", "manager.cli", "run", "--config", str(path))
+    argv = (sys.executable, "-m", "manager.cli.main", "run", "--config", str(path))
     return Launch(argv, svcbot_env(), state / "svcbot.log", svcbot_exits)
 
 
@@ -537,7 +537,7 @@ def ensure_supervisord() -> str:
 
 
 def svcbot_version() -> str:
-    return run_checked([sys.executable, "-m", "manager.cli", "--version"], 30.0, svcbot_env())
+    return run_checked([sys.executable, "-m", "manager.cli.main", "--version"], 30.0, svcbot_env())
 
 
 def cpu_model() -> str:

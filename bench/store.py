@@ -1,6 +1,6 @@
 """The store under load, on SQLite and on PostgreSQL, measured in one run.
 
-1. ingest: 10,000 crash reports across 200 fingerprints, made by `manager.reports` from real-looking
+1. ingest: 10,000 crash reports across 200 fingerprints, made by `manager.triage.reports` from real-looking
    events (tracebacks, stderr, environment) and written through the store's writer thread, the
    same path `svcbot run` takes; reports per second, from the first submit to the last commit;
 2. `issues list` (the default filter: open issues by priority), median of 20;
@@ -32,11 +32,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from manager import events as ev
-from manager.reports import Host, occurrence_record
-from manager.spec import ServiceSpec
+from manager.config.spec import ServiceSpec
 from manager.store.queries import IssueFilter, issue_detail, list_issues
 from manager.store.store import Store
+from manager.supervision import events as ev
+from manager.triage.reports import Host, occurrence_record
 
 PG_URL = os.environ.get("SVCBOT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FINGERPRINTS = 200

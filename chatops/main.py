@@ -10,11 +10,11 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from manager import cli
-from manager.spec import Config
+from manager.cli import main as cli
+from manager.config.spec import Config
 
 if TYPE_CHECKING:
-    from manager.daemon import Daemon, Extension
+    from manager.cli.daemon import Daemon, Extension
 
 __all__ = ["ChatopsFrontend", "main"]
 
@@ -28,16 +28,16 @@ class ChatopsFrontend:
             parents=[common],
             help="type /svc and /feedback commands as in Slack (no workspace needed)",
         )
-        from chatops.digest_cli import add_parser  # noqa: PLC0415
+        from chatops.digest.cli import add_parser  # noqa: PLC0415
 
         add_parser(verbs, common)
 
     def run_verb(self, config: Config, args: argparse.Namespace) -> int:
         if args.verb == "digest":
-            from chatops.digest_cli import run_digest  # noqa: PLC0415
+            from chatops.digest.cli import run_digest  # noqa: PLC0415
 
             return run_digest(config, args)
-        from chatops.shell import run_shell  # noqa: PLC0415
+        from chatops.commands.shell import run_shell  # noqa: PLC0415
 
         return run_shell(config)
 
@@ -57,7 +57,7 @@ class _LazySlack:
         self._real: Extension | None = None
 
     async def start(self, daemon: Daemon) -> None:
-        module = await asyncio.to_thread(importlib.import_module, "chatops.frontend")
+        module = await asyncio.to_thread(importlib.import_module, "chatops.slack.frontend")
         self._real = module.SlackFrontEnd(self.config)
         await self._real.start(daemon)
 

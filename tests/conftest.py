@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
-from manager import events as ev
-from manager.config import load_config
-from manager.process import RUN_ID_VAR, Reaper, read_environ, set_child_subreaper
-from manager.spec import Config
-from manager.supervisor import Supervisor, instance_id
+from manager.config.loader import load_config
+from manager.config.spec import Config
+from manager.supervision import events as ev
+from manager.supervision.process import RUN_ID_VAR, Reaper, read_environ, set_child_subreaper
+from manager.supervision.supervisor import Supervisor, instance_id
 
 PROGRAMS = Path(__file__).parent / "programs"
 PY = sys.executable

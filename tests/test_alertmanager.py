@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from manager.alertmanager import (
+from manager.store.db import Database
+from manager.store.ingest import apply_batch
+from manager.store.models import Issue, Occurrence
+from manager.triage.alertmanager import (
     issue_fingerprint,
     occurrence_records,
     parse_webhook,
     resolved_fingerprints,
 )
-from manager.store.db import Database
-from manager.store.ingest import apply_batch
-from manager.store.models import Issue, Occurrence
 
 RECORD_KEYS = {
     "op",
@@ -275,7 +275,7 @@ def test_alertmanager_signals_are_routed_like_the_service_they_name(tmp_path: Pa
     """An alert about a service svcbot runs goes to its alert_channel with its owners; any other to the
     default channel; severities map to the policy's; a resolved alert is an alert_resolved signal."""
     from chatops.alerting.signals import alertmanager_signals  # noqa: PLC0415
-    from manager.config import load_config  # noqa: PLC0415
+    from manager.config.loader import load_config  # noqa: PLC0415
     from tests.conftest import write_config  # noqa: PLC0415
 
     config = load_config(

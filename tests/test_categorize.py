@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from manager.categorize import (
+from manager.triage.categorize import (
     FALLBACK_CONFIDENCE,
     MAX_CHARS,
     RULES,

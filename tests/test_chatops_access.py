@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from chatops.access import (
+from chatops.commands.access import (
     ACTION_ROLES,
     SLASH_VERBS,
     AccessPolicy,
@@ -17,7 +17,7 @@ from chatops.access import (
     Role,
     required_role,
 )
-from manager.spec import AccessSpec
+from manager.config.spec import AccessSpec
 
 SPEC = AccessSpec(
     admins=("U0ADMIN", "S0ADMINS"),
@@ -287,7 +287,7 @@ async def test_failure_with_stale_cache_uses_it(
     assert await groups.member_of("U1", ["S0ONCALL"]) == {"S0ONCALL"}
     clock.t += 301
     directory.fail = True
-    with caplog.at_level(logging.WARNING, logger="chatops.access"):
+    with caplog.at_level(logging.WARNING, logger="chatops.commands.access"):
         assert await groups.member_of("U1", ["S0ONCALL"]) == {"S0ONCALL"}
     assert [r.levelno for r in caplog.records] == [logging.WARNING]
     assert "S0ONCALL" in caplog.records[0].getMessage()
@@ -302,7 +302,7 @@ async def test_failure_without_cache_denies(
     """A failed first fetch counts the group as empty (deny by default), logs an error, never raises."""
     directory.fail = True
     groups = GroupMembership(directory.fetch)
-    with caplog.at_level(logging.WARNING, logger="chatops.access"):
+    with caplog.at_level(logging.WARNING, logger="chatops.commands.access"):
         assert await groups.member_of("U1", ["S0ONCALL", "S0DEVS"]) == frozenset()
     assert [r.levelno for r in caplog.records] == [logging.ERROR, logging.ERROR]
     directory.fail = False

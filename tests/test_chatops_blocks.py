@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from chatops import blocks as b
-from chatops import messages as m
+from chatops.ui import blocks as b
+from chatops.ui import messages as m
 from tests.goldens import assert_golden_text
 
 T0 = datetime(2024, 5, 1, 9, 14, tzinfo=UTC)
 
-# --- a generic validator of Slack's limits (independent of the constants in chatops.blocks) -------------
+# --- a generic validator of Slack's limits (independent of the constants in chatops.ui.blocks) -------------
 
 MESSAGE_BLOCKS_MAX = 50
 MODAL_BLOCKS_MAX = 100
@@ -179,7 +179,7 @@ def assert_golden(name: str, obj: Any) -> None:
 
 
 def svc(name: str, state: str, **over: Any) -> dict[str, Any]:
-    """A status dict as `manager.supervisor.service_status` makes it."""
+    """A status dict as `manager.supervision.supervisor.service_status` makes it."""
     up = state in ("starting", "running", "unhealthy", "stopping")
     data: dict[str, Any] = {
         "name": name,

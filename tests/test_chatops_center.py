@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from chatops.access import AccessPolicy
-from chatops.center import Caller, CommandCenter
-from chatops.confirm import Signer
-from manager.commands import Command, Logs, Restart, Result, Status
-from manager.spec import AccessSpec
+from chatops.commands.access import AccessPolicy
+from chatops.commands.center import Caller, CommandCenter
+from chatops.commands.confirm import Signer
+from manager.config.spec import AccessSpec
+from manager.core.commands import Command, Logs, Restart, Result, Status
 
 STATUS = [
     {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chatops.confirm import ConfirmError, Signer, load_or_create_key
+from chatops.commands.confirm import ConfirmError, Signer, load_or_create_key
 
 KEY = b"k" * 32
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatops.access import SLASH_VERBS, Role
-from chatops.grammar import (
+from chatops.commands.access import SLASH_VERBS, Role
+from chatops.commands.grammar import (
     DEFAULT_LINES,
     MAX_LINES,
     USAGE,
@@ -15,7 +15,7 @@ from chatops.grammar import (
     parse_svc,
     to_command,
 )
-from manager.commands import Logs, Restart, Start, Status, Stop
+from manager.core.commands import Logs, Restart, Start, Status, Stop
 
 SERVICES = ("web", "worker", "db")
 

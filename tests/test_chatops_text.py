@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatops.text import escape, normalize, truncate
+from chatops.ui.text import escape, normalize, truncate
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from manager import events as ev
+from manager.supervision import events as ev
 from tests.conftest import PY, pid_alive, program, tagged_processes, wait_until, write_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,7 +25,7 @@ EVENT_KINDS = sorted(
 def cli(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [PY, "-m", "manager.cli", *args, "--config", str(config)],
+        [PY, "-m", "manager.cli.main", *args, "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -49,7 +49,10 @@ class Daemon:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
-                [PY, "-m", "manager.cli", "run", "--config", str(config)], stdout=out, stderr=out, env=env
+                [PY, "-m", "manager.cli.main", "run", "--config", str(config)],
+                stdout=out,
+                stderr=out,
+                env=env,
             )
 
     def wait_running(self, *names: str) -> dict[str, dict[str, Any]]:
@@ -173,7 +176,7 @@ def test_a_second_manager_on_the_same_state_dir_refuses(tmp_path: Path, daemons:
     daemon = start(tmp_path, daemons, {"svc": {"command": program("hang")}})
     daemon.wait_running("svc")
     second = subprocess.run(
-        [PY, "-m", "manager.cli", "run", "--config", str(daemon.config)],
+        [PY, "-m", "manager.cli.main", "run", "--config", str(daemon.config)],
         capture_output=True,
         text=True,
         timeout=30,
@@ -199,7 +202,18 @@ def test_logs_tail_grep_since_and_follow(tmp_path: Path, daemons: list[Daemon]) 
     assert all(line.startswith(("ticker | ", "other | ")) for line in lines)
     assert cli(daemon.config, "logs", "ticker", "--since", "soon").returncode == 2
     follower = subprocess.Popen(
-        [PY, "-m", "manager.cli", "logs", "ticker", "-n", "0", "--follow", "--config", str(daemon.config)],
+        [
+            PY,
+            "-m",
+            "manager.cli.main",
+            "logs",
+            "ticker",
+            "-n",
+            "0",
+            "--follow",
+            "--config",
+            str(daemon.config),
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
@@ -312,7 +326,7 @@ def test_svcbot_console_script_is_declared() -> None:
 def test_config_and_json_count_in_every_position(argv: list[str]) -> None:
     """-c/--config and --json before the verb, after it, or around a sub-action all mean the same."""
     from chatops.main import ChatopsFrontend  # noqa: PLC0415
-    from manager.cli import parse_args  # noqa: PLC0415
+    from manager.cli.main import parse_args  # noqa: PLC0415
 
     args = parse_args(argv, ChatopsFrontend())
     assert args.config == "F"

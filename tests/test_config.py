@@ -1,4 +1,4 @@
-"""Tests for manager.config: loading svcbot.yml into the frozen Config, and its error messages."""
+"""Tests for manager.config.loader: loading svcbot.yml into the frozen Config, and its error messages."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from manager.config import ConfigError, load_config, resolve_config_path, start_order
-from manager.spec import (
+from manager.config.loader import ConfigError, load_config, resolve_config_path, start_order
+from manager.config.spec import (
     AccessSpec,
     AlertsSpec,
     Config,

@@ -1,7 +1,7 @@
-"""The configuration reference (`manager.config_reference`, `docs/configuration.md`) against the parser.
+"""The configuration reference (`manager.config.reference`, `docs/configuration.md`) against the parser.
 
 The reference is a hand-written table, so these tests are what keeps it true: the keys are the
-parser's, the defaults are the ones `load_config` applies (and `manager.spec` declares), the examples
+parser's, the defaults are the ones `load_config` applies (and `manager.config.spec` declares), the examples
 load, and the Markdown file is what the table renders to.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from manager import config as config_module
-from manager.config import SECTIONS, accepted_keys, load_config
-from manager.config_reference import KEYS, REGENERATE, Key, example_config, main, render, schema_drift
-from manager.spec import Config
+from manager.config import loader as config_module
+from manager.config.loader import SECTIONS, accepted_keys, load_config
+from manager.config.reference import KEYS, REGENERATE, Key, example_config, main, render, schema_drift
+from manager.config.spec import Config
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "configuration.md"
@@ -84,20 +84,20 @@ def _is_section(key: Key) -> bool:
 
 
 def test_reference_documents_exactly_the_keys_the_parser_accepts() -> None:
-    """Every key manager/config.py accepts is in the reference, and the reference has no other."""
+    """Every key manager/config/loader.py accepts is in the reference, and the reference has no other."""
     documented = {key.path for key in KEYS}
     accepted = set(accepted_keys())
     missing = sorted(accepted - documented)
     extra = sorted(documented - accepted)
     assert not missing, (
-        f"accepted by manager/config.py but missing from manager/config_reference.py KEYS: {missing}"
+        f"accepted by manager/config/loader.py but missing from manager/config/reference.py KEYS: {missing}"
     )
-    assert not extra, f"documented in manager/config_reference.py but not accepted by the parser: {extra}"
+    assert not extra, f"documented in manager/config/reference.py but not accepted by the parser: {extra}"
     assert not schema_drift()
 
 
 def test_every_section_parser_checks_registered_keys() -> None:
-    """Each `_Map(value, keys)` in manager/config.py uses a key tuple from SECTIONS (or None, for
+    """Each `_Map(value, keys)` in manager/config/loader.py uses a key tuple from SECTIONS (or None, for
     free-form names), so `accepted_keys()` cannot miss a section parsed with an inline tuple."""
     source = Path(config_module.__file__).read_text()
     registered = [id(keys) for keys in SECTIONS.values()]
@@ -110,8 +110,10 @@ def test_every_section_parser_checks_registered_keys() -> None:
             continue
         value = getattr(config_module, arg.id, None) if isinstance(arg, ast.Name) else None
         if value is None or id(value) not in registered:
-            unregistered.append(f"manager/config.py:{node.lineno}: {ast.unparse(node)}")
-    assert not unregistered, "key tuples missing from manager.config.SECTIONS: " + "; ".join(unregistered)
+            unregistered.append(f"manager/config/loader.py:{node.lineno}: {ast.unparse(node)}")
+    assert not unregistered, "key tuples missing from manager.config.loader.SECTIONS: " + "; ".join(
+        unregistered
+    )
 
 
 @pytest.mark.parametrize("key", [k for k in KEYS if k.default is not None], ids=lambda k: k.path)
@@ -126,7 +128,7 @@ def test_writing_the_documented_default_changes_nothing(key: Key, tmp_path: Path
 
 
 def test_parser_defaults_are_the_spec_dataclass_defaults(tmp_path: Path) -> None:
-    """Where a documented key maps onto a field of manager/spec.py, the value a minimal config
+    """Where a documented key maps onto a field of manager/config/spec.py, the value a minimal config
     loads to is that field's declared default (or "not set": None or empty)."""
     config = _load(tmp_path, "\n".join(_emit(MINIMAL)) + "\n")
     without_field = []
@@ -143,7 +145,7 @@ def test_parser_defaults_are_the_spec_dataclass_defaults(tmp_path: Path) -> None
             assert value in (None, ()), f"{key.path}: documented as not set, but loads as {value!r}"
         else:
             declared = field.default_factory() if callable(field.default_factory) else field.default
-            assert value == declared, f"{key.path}: loads as {value!r}, manager/spec.py declares {declared!r}"
+            assert value == declared, f"{key.path}: loads as {value!r}, config/spec.py declares {declared!r}"
     # Only the round trip above checks these: the top-level logs only feeds the services' LogSpec,
     # and http.listen is split into host and port.
     assert without_field == ["logs.max_size", "logs.keep", "logs.tail_lines", "http.listen"]
@@ -190,9 +192,9 @@ def test_check_flag_reports_a_stale_file_with_a_diff(
 
 
 def test_module_prints_the_reference() -> None:
-    """`python -m manager.config_reference` prints the rendered reference."""
+    """`python -m manager.config.reference` prints the rendered reference."""
     out = subprocess.run(
-        [sys.executable, "-m", "manager.config_reference"],
+        [sys.executable, "-m", "manager.config.reference"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
+from manager.config.spec import DigestSpec
 from manager.digest.model import Delta
 from manager.digest.period import Window, adhoc_window, scheduled_window
 from manager.digest.text import render_digest
 from manager.digest.uptime import Change, service_line
-from manager.spec import DigestSpec
 from manager.store import digest_runs as runs
 from manager.store.db import Database
 from manager.store.digest_data import SECTION_LIMIT, build_digest

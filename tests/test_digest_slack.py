@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from chatops import digest_blocks
-from chatops.digest_post import DigestPoster
-from chatops.digest_schedule import DigestScheduler, ScheduleTrigger
-from chatops.settings import SlackSettings
-from chatops.slack_app import make_client
-from manager.config import load_config
+from chatops.digest import blocks as digest_blocks
+from chatops.digest.post import DigestPoster
+from chatops.digest.schedule import DigestScheduler, ScheduleTrigger
+from chatops.slack.app import make_client
+from chatops.slack.settings import SlackSettings
+from manager.config.loader import load_config
+from manager.config.spec import Config, DigestSpec
 from manager.digest.model import Delta, Digest, IssueLine, ReleaseLine, ServiceLine
-from manager.spec import Config, DigestSpec
 from manager.store.db import Database
 from manager.store.models import DigestRun, Issue, LifecycleEvent
 from tests.conftest import PY, program, wait_until, write_config

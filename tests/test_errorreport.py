@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from manager.errorreport import (
+from manager.config.spec import LogSpec
+from manager.reporting.errors import (
     ErrorLine,
     LogLine,
     ScanStats,
@@ -22,8 +23,7 @@ from manager.errorreport import (
     summarize,
     to_json,
 )
-from manager.logs import LogFile, format_line, log_files
-from manager.spec import LogSpec
+from manager.supervision.logs import LogFile, format_line, log_files
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 WEEK_AGO = NOW - timedelta(days=7)

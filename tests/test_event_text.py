@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from manager import events as ev
-from manager.units import plural
+from manager.core.units import plural
+from manager.supervision import events as ev
 
 CONCRETE = [
     c

@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from manager.export import TIMELINE_MAX, code_span, escape_markdown, export_issue, fenced_block, issue_title
+from manager.reporting.export import (
+    TIMELINE_MAX,
+    code_span,
+    escape_markdown,
+    export_issue,
+    fenced_block,
+    issue_title,
+)
 from tests.goldens import assert_golden_text
 
 T0 = datetime(2024, 5, 1, 9, 14, tzinfo=UTC)

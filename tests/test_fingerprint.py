@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from manager.fingerprint import Grouping, group, parameterize
-from manager.tracebacks import Frame, ParsedException, parse_traceback
+from manager.triage.fingerprint import Grouping, group, parameterize
+from manager.triage.tracebacks import Frame, ParsedException, parse_traceback
 
 # --- helpers ----------------------------------------------------------------------------------------
 

@@ -25,19 +25,19 @@ import sentry_sdk
 from sentry_sdk.envelope import Envelope
 from sqlmodel import col, select
 
-from manager import events as ev
-from manager.alertmanager import occurrence_records, parse_webhook
-from manager.config import ConfigError, load_config
+from manager.config.loader import ConfigError, load_config
+from manager.config.spec import ForwardSpec, ServiceSpec
 from manager.forwarding.forwarder import Forwarder, open_forwarder, pending, targets_from
 from manager.forwarding.sentry import SentryTarget, event_id
 from manager.forwarding.webhook import WebhookTarget
-from manager.reports import Host, occurrence_record
-from manager.spec import ForwardSpec, ServiceSpec
 from manager.store import forward_outbox as outbox
 from manager.store.db import Database
 from manager.store.ingest import apply_batch
 from manager.store.models import ForwardDelivery, Issue, Occurrence, metadata
 from manager.store.store import Store
+from manager.supervision import events as ev
+from manager.triage.alertmanager import occurrence_records, parse_webhook
+from manager.triage.reports import Host, occurrence_record
 from tests.conftest import free_port, program, wait_until, write_config
 from tests.dbs import PostgresServer, TcpProxy, empty_tables
 from tests.test_cli import Daemon, daemons

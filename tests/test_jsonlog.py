@@ -1,11 +1,11 @@
-"""manager.jsonlog's RotatingFileHandler: rotates exactly as logging.handlers.RotatingFileHandler does,
+"""manager.cli.jsonlog's RotatingFileHandler: rotates exactly as logging.handlers.RotatingFileHandler does,
 formatting each record once."""
 
 import logging
 import logging.handlers
 from pathlib import Path
 
-from manager.jsonlog import JsonFormatter, RotatingFileHandler
+from manager.cli.jsonlog import JsonFormatter, RotatingFileHandler
 
 
 def _log_lines(handler: logging.Handler, count: int) -> None:

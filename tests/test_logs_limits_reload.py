@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from manager import events as ev
-from manager.config import load_config
-from manager.logs import log_files, read_lines
+from manager.config.loader import load_config
+from manager.supervision import events as ev
+from manager.supervision.logs import log_files, read_lines
 from tests.conftest import await_until, program, write_config
 
 

@@ -7,11 +7,11 @@ import json
 import logging
 from pathlib import Path
 
-from manager import events as ev
-from manager.commands import Status
-from manager.config import load_config
-from manager.daemon import Daemon
-from manager.jsonlog import setup_logging
+from manager.cli.daemon import Daemon
+from manager.cli.jsonlog import setup_logging
+from manager.config.loader import load_config
+from manager.core.commands import Status
+from manager.supervision import events as ev
 from tests.conftest import write_config
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from manager import events as ev
+from manager.supervision import events as ev
 from tests.conftest import free_port, program, require_program
 
 CHECK_TCP = Path("/usr/lib/nagios/plugins/check_tcp")

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from manager.config import load_config
+from manager.config.loader import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "Dockerfile"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from manager.priority import THRESHOLDS, Kind, Priority, PriorityInput, Severity, score
+from manager.triage.priority import THRESHOLDS, Kind, Priority, PriorityInput, Severity, score
 
 DAY = 24 * 3600.0
 LEVEL_RANK = {"P1": 1, "P2": 2, "P3": 3, "P4": 4}

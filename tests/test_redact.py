@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from manager.redact import REDACTED, is_secret_name, redact_argv, redact_env, redact_lines, redact_text
+from manager.core.redact import REDACTED, is_secret_name, redact_argv, redact_env, redact_lines, redact_text
 
 JWT = (
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from chatops.release_post import ReleaseAnnouncer
-from chatops.settings import SlackSettings
-from chatops.slack_app import make_client
-from manager.config import load_config
+from chatops.digest.release_post import ReleaseAnnouncer
+from chatops.slack.app import make_client
+from chatops.slack.settings import SlackSettings
+from manager.config.loader import load_config
 from manager.store.db import Database
 from manager.store.models import Issue, Release
 from manager.store.release_notes import unannounced

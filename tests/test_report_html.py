@@ -3,7 +3,7 @@ that embeds it (read back from its JSON blocks, as a reader's tools would), esca
 page, and the CLI end to end.
 
 Crashes and restarts go in the way the daemon writes them: real events through
-`manager.reports` and `manager.store.ingest`. Issues are inserted as rows, because the chart
+`manager.triage.reports` and `manager.store.ingest`. Issues are inserted as rows, because the chart
 depends on their priority and resolution times, which ingest computes from the clock.
 """
 
@@ -19,17 +19,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from manager import events as ev
-from manager.cli import main
-from manager.config import load_config
-from manager.records import feedback_record
-from manager.report_html import render_html
-from manager.reports import Host, Record, event_record, occurrence_record
+from manager.cli.main import main
+from manager.config.loader import load_config
+from manager.reporting.html import render_html
 from manager.store.db import Database
 from manager.store.ingest import apply
 from manager.store.models import Issue, metadata
 from manager.store.report_data import ReportData, collect, crashes_per_day, day_start, utc_days
 from manager.store.store import Store
+from manager.supervision import events as ev
+from manager.triage.records import feedback_record
+from manager.triage.reports import Host, Record, event_record, occurrence_record
 from tests.conftest import write_config
 
 HOST = Host(hostname="box", system="Linux 6.1", python="3.11.7", svcbot_pid=42, cpus=2, memory=1 << 30)

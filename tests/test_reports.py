@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from manager import events as ev
-from manager.reports import Host, event_record, occurrence_record, oom_likely
-from manager.spec import LimitsSpec, ServiceSpec
+from manager.config.spec import LimitsSpec, ServiceSpec
+from manager.supervision import events as ev
+from manager.triage.reports import Host, event_record, occurrence_record, oom_likely
 
 HOST = Host(hostname="box", system="Linux 6.1", python="3.11.7", svcbot_pid=42, cpus=2, memory=1 << 30)
 

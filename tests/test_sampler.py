@@ -9,7 +9,7 @@ import time
 
 import psutil
 
-from manager.sampler import FD_EVERY, Run, Sampler, proc_table
+from manager.supervision.sampler import FD_EVERY, Run, Sampler, proc_table
 
 BUSY = (
     "import sys\n"

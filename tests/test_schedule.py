@@ -1,4 +1,4 @@
-"""Tests for manager.schedule: parsing the digest schedule and its runs across weeks, years and DST."""
+"""Tests for manager.config.schedule: parsing the digest schedule and its runs across weeks, years and DST."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from manager.schedule import Schedule, next_run, parse_schedule, period_key, previous_run
+from manager.config.schedule import Schedule, next_run, parse_schedule, period_key, previous_run
 
 PARIS = "Europe/Paris"
 NEW_YORK = "America/New_York"

@@ -9,8 +9,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from chatops.shell import terminal_text
-from chatops.text import SVCBOT_EMOJI
+from chatops.commands.shell import terminal_text
+from chatops.ui.text import SVCBOT_EMOJI
 from tests.conftest import PY, program, wait_until, write_config
 from tests.test_cli import REPO, Daemon, daemons
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from manager.similarity import (
+from manager.triage.similarity import (
     CONTAINMENT_WEIGHT,
     MIN_CONTAINED_WORDS,
     find_duplicate,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatops.access import AccessPolicy
-from chatops.center import CommandCenter
-from chatops.confirm import Signer
-from chatops.frontend import SlackFrontEnd
-from chatops.settings import SlackSettings
-from chatops.slack_app import SlackApp
-from manager.commands import Result
-from manager.config import load_config
+from chatops.commands.access import AccessPolicy
+from chatops.commands.center import CommandCenter
+from chatops.commands.confirm import Signer
+from chatops.slack.app import SlackApp
+from chatops.slack.frontend import SlackFrontEnd
+from chatops.slack.settings import SlackSettings
+from manager.config.loader import load_config
+from manager.core.commands import Result
 from tests.conftest import write_config
 from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from manager import events as ev
-from manager import supervisor as sup
+from manager.supervision import events as ev
+from manager.supervision import supervisor as sup
 from tests.conftest import await_until, program, tagged_processes
 
 

@@ -6,8 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from manager.process import RUN_ID_VAR, find_tagged, process_start_time
-from manager.statefile import SavedRun, load_runs, matches_process, save_runs
+from manager.supervision.process import RUN_ID_VAR, find_tagged, process_start_time
+from manager.supervision.statefile import SavedRun, load_runs, matches_process, save_runs
 from tests.conftest import PY, program
 
 

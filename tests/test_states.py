@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from manager import states as st
-from manager.spec import RestartPolicy
+from manager.config.spec import RestartPolicy
+from manager.supervision import states as st
 
 POLICY = st.Policy(restart_delay=0.1, max_restart_delay=2.0, stable_after=10.0, burst=3, interval=60.0)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from manager import events as ev
+from manager.supervision import events as ev
 from tests.conftest import await_until, pid_alive, program
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from manager.tracebacks import Frame, ParsedException, frame_module, is_in_app, parse_traceback
+from manager.triage.tracebacks import Frame, ParsedException, frame_module, is_in_app, parse_traceback
 
 
 def run_python(tmp_path: Path, main: str, **modules: str) -> list[str]:

@@ -1,10 +1,10 @@
-"""Tests for manager.units: parsing and formatting of durations, sizes and percentages."""
+"""Tests for manager.core.units: parsing and formatting of durations, sizes and percentages."""
 
 from __future__ import annotations
 
 import pytest
 
-from manager.units import format_duration, format_size, parse_duration, parse_percent, parse_size
+from manager.core.units import format_duration, format_size, parse_duration, parse_percent, parse_size
 
 
 @pytest.mark.parametrize(

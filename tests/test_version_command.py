@@ -7,12 +7,12 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from manager import events as ev
-from manager.reports import event_record
 from manager.store.db import Database
 from manager.store.ingest import apply
 from manager.store.models import Release
 from manager.store.release_notes import unannounced
+from manager.supervision import events as ev
+from manager.triage.reports import event_record
 from tests.conftest import program
 
 

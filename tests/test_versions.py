@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from manager.versions import at_or_after
+from manager.triage.versions import at_or_after
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,12 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from chatops import blocks, messages
 from chatops.alerting.service import AlertService
-from manager.units import parse_duration
+from chatops.ui import blocks, messages
+from manager.core.units import parse_duration
 
 if TYPE_CHECKING:
-    from chatops.slack_app import SlackApp
+    from chatops.slack.app import SlackApp
 
 __all__ = ["AlertButtons", "register"]
 

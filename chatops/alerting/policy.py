@@ -63,7 +63,7 @@ Replies in that order, so when one of those is delivered the outbox already know
 up by `notification_id` (Update/Reply also carry `ts` when the policy already knew it). Report each
 delivered Post with `posted(notification_id, channel, ts)` so the ts survives in `to_state()`. If a Post
 fails for good, drop the Updates/Replies of that notification id. Text is plain and unescaped: the
-renderer escapes it (`chatops.text.escape`).
+renderer escapes it (`chatops.ui.text.escape`).
 
 incident_view(notification_id) -> dict (JSON-ready; stable keys)
 ----------------------------------------------------------------
@@ -116,7 +116,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
-from manager.units import plural
+from manager.core.units import plural
 
 __all__ = [
     "FAMILIES",

@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from chatops import blocks
 from chatops.alerting.pacing import ChannelPacer
 from chatops.alerting.policy import Action, AlertPolicy, Post, Reply, Signal, Suppressed, Update
 from chatops.alerting.signals import signal_for
-from chatops.text import escape
-from manager import events as ev
-from manager.spec import Config
+from chatops.ui import blocks
+from chatops.ui.text import escape
+from manager.config.spec import Config
 from manager.store import alert_outbox as outbox
+from manager.supervision import events as ev
 
 if TYPE_CHECKING:
     from manager.store.store import Store

@@ -8,10 +8,10 @@ channel is configured for the service. A service's own `alert_channel` overrides
 from __future__ import annotations
 
 from chatops.alerting.policy import Signal
-from manager import events as ev
-from manager.alertmanager import Webhook
-from manager.redact import redact_text
-from manager.spec import Config
+from manager.config.spec import Config
+from manager.core.redact import redact_text
+from manager.supervision import events as ev
+from manager.triage.alertmanager import Webhook
 
 __all__ = ["alertmanager_signals", "signal_for"]
 

@@ -2,8 +2,8 @@
 
 A scheduled run covers the time since the run before it: the Monday 09:00 digest of "mon 09:00" covers the
 week from the previous Monday 09:00, and its key is the ISO week of the run ("2026-W48") from
-`manager.schedule.period_key`, which is what gets claimed so it is posted exactly once. A run asked for by
-hand (`svcbot digest --print|--now`) covers a period of the same length ending now.
+`manager.config.schedule.period_key`, which is what gets claimed so it is posted exactly once. A run asked
+for by hand (`svcbot digest --print|--now`) covers a period of the same length ending now.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from manager.schedule import parse_schedule, period_key, previous_run
-from manager.spec import DigestSpec
+from manager.config.schedule import parse_schedule, period_key, previous_run
+from manager.config.spec import DigestSpec
 
 __all__ = ["Window", "adhoc_window", "scheduled_window"]
 

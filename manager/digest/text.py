@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from manager.core.units import format_duration, plural
 from manager.digest.model import Delta, Digest, IssueLine, ServiceLine
-from manager.units import format_duration, plural
 
 __all__ = ["format_mttr", "format_uptime", "issue_flags", "period_title", "render_digest", "service_text"]
 

@@ -17,7 +17,7 @@ through a transactional outbox:
   occurrence again. Both targets deduplicate: Sentry by the event id (derived from the occurrence
   uid), the webhook's receiver by the `Idempotency-Key` header (the occurrence uid).
 - What is sent is built from the stored (already redacted) rows only, and every string goes
-  through `manager.redact` once more on the way out. The service's environment variables stay in
+  through `manager.core.redact` once more on the way out. The service's environment variables stay in
   svcbot's database: neither target receives them.
 
 This package imports sentry-sdk (for Sentry): import it only where forwarding is on.

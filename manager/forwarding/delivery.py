@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from manager import __version__
-from manager.redact import redact_lines, redact_text
+from manager.core.redact import redact_lines, redact_text
 
 if TYPE_CHECKING:
     from manager.store.models import Issue, Occurrence

@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from manager.config.spec import ForwardSpec
 from manager.forwarding.delivery import Outcome, Target
-from manager.spec import ForwardSpec
 from manager.store import forward_outbox as outbox
 from manager.store.db import Database, is_outage
 

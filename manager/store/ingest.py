@@ -23,8 +23,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from manager.priority import PriorityInput, score
-from manager.similarity import find_duplicate
 from manager.store.models import (
     AuditEntry,
     Feedback,
@@ -34,7 +32,9 @@ from manager.store.models import (
     Occurrence,
     Release,
 )
-from manager.versions import at_or_after
+from manager.triage.priority import PriorityInput, score
+from manager.triage.similarity import find_duplicate
+from manager.triage.versions import at_or_after
 
 __all__ = ["apply", "apply_batch", "refresh_priority"]
 

@@ -1,7 +1,7 @@
 """The numbers behind `svcbot report --html`: crashes, restarts, open issues and feedback over time.
 
 Every function takes a `Database`, a UTC-aware window `[since, now]` and returns plain frozen data
-that the renderer (`manager.report_html`) and `--json` use as they are, so the charts are tested
+that the renderer (`manager.reporting.html`) and `--json` use as they are, so the charts are tested
 on data, not on pixels. Days are UTC calendar days; every day of the window is present, with zeros,
 so that a chart's axis is continuous and a quiet day is visibly quiet rather than missing.
 
@@ -25,9 +25,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from manager.core.units import plural
 from manager.store.db import Database
 from manager.store.models import metadata
-from manager.units import plural
 
 __all__ = [
     "CRASH_KINDS",
@@ -46,7 +46,7 @@ __all__ = [
 
 CRASH_KINDS = ("crash", "crash_loop")  # Occurrence.kind of an unexpected exit and of a start-limit hit
 PRIORITIES = ("P1", "P2", "P3", "P4")
-STARTED = "service_started"  # manager.events.ServiceStarted.kind
+STARTED = "service_started"  # manager.supervision.events.ServiceStarted.kind
 
 _OCCURRENCE = metadata.tables["occurrence"]
 _EVENT = metadata.tables["lifecycle_event"]

@@ -17,14 +17,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from manager import events as ev
-from manager.reports import Host, Record, event_record, occurrence_record
-from manager.spec import Config, ServiceSpec
+from manager.config.spec import Config, ServiceSpec
 from manager.store import ingest
 from manager.store.db import Database, is_outage
 from manager.store.models import Feedback
 from manager.store.spool import DEFAULT_MAX_BYTES, Spool
 from manager.store.writer import StoreWriter
+from manager.supervision import events as ev
+from manager.triage.reports import Host, Record, event_record, occurrence_record
 
 __all__ = ["FeedbackReceipt", "Store"]
 

@@ -1,0 +1,1017 @@
+"""Read `svcbot.yml` into the frozen `manager.config.spec.Config`; the only module that imports yaml.
+
+The file is composed into YAML nodes rather than loaded into dicts, and the node tree is walked here by
+hand: nodes keep their line numbers, so every problem can be reported as `file:line: dotted.key: message`,
+and duplicate keys (which PyYAML's loaders silently accept, the last one winning) can be rejected.
+
+Problems are collected while walking, so that the one reported is the first in the file, whatever order
+the sections are read in; `load_config` raises that one.
+
+Scalars for strings, durations, sizes and the like are read from the text as written, not from what
+YAML 1.1 would make of it: `version: 1.10` is "1.10" (not 1.1), `DEBUG: yes` is "yes" (not True) and
+`timeout: 1:30` is an error (not 90, a base-60 integer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import shlex
+import signal
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from manager.config.schedule import parse_schedule
+from manager.config.spec import (
+    AccessSpec,
+    AlertsSpec,
+    Config,
+    DigestSpec,
+    ForwardSpec,
+    HealthKind,
+    HealthSpec,
+    HttpSpec,
+    LimitsSpec,
+    LogSpec,
+    RestartPolicy,
+    ServiceSpec,
+    SlackSpec,
+    StartLimit,
+    StopSpec,
+)
+from manager.core.units import format_duration, parse_duration, parse_percent, parse_size
+
+__all__ = [
+    "CONFIG_ENV",
+    "DATABASE_ENV",
+    "DEFAULT_CONFIG",
+    "SECTIONS",
+    "ConfigError",
+    "accepted_keys",
+    "load_config",
+    "resolve_config_path",
+    "start_order",
+]
+
+CONFIG_ENV = "SVCBOT_CONFIG"
+DATABASE_ENV = "SVCBOT_DATABASE_URL"
+DEFAULT_CONFIG = "svcbot.yml"
+
+T = TypeVar("T")
+L = TypeVar("L", bound=str)
+
+
+class ConfigError(Exception):
+    """A problem in the configuration file; `str()` is `<path>:<line>: <key>: <message>`."""
+
+    def __init__(
+        self, path: str | Path, message: str, *, line: int | None = None, key: str | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.key = key
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = str(self.path) if self.line is None else f"{self.path}:{self.line}"
+        return ": ".join(part for part in (where, self.key, self.message) if part is not None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Public helpers
+
+
+def resolve_config_path(arg: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    """The config file to read: the `--config` value, else `$SVCBOT_CONFIG`, else `./svcbot.yml`."""
+    if arg:
+        return Path(arg)
+    env = os.environ if environ is None else environ
+    return Path(env.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def start_order(config: Config) -> list[list[str]]:
+    """Service names grouped in dependency levels, each level in file order.
+
+    Level 0 holds the services without dependencies; a service sits one level above its deepest
+    dependency, so starting level by level (and stopping in reverse) respects every `depends_on`.
+    Raises ValueError on an unknown dependency or a cycle (which `load_config` never lets through).
+    """
+    graph = {spec.name: spec.depends_on for spec in config.services}
+    for name, deps in graph.items():
+        for dep in deps:
+            if dep not in graph:
+                raise ValueError(f"{name} depends on unknown service {dep!r}")
+    cycle = _find_cycle(graph)
+    if cycle:
+        raise ValueError("dependency cycle: " + " -> ".join(cycle))
+    levels: dict[str, int] = {}
+
+    def level(name: str) -> int:
+        if name not in levels:
+            levels[name] = 1 + max((level(dep) for dep in graph[name]), default=-1)
+        return levels[name]
+
+    grouped: list[list[str]] = []
+    for name in graph:
+        depth = level(name)
+        grouped.extend([] for _ in range(depth + 1 - len(grouped)))
+        grouped[depth].append(name)
+    return grouped
+
+
+def _find_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | None:
+    """The first dependency cycle met walking the graph in order, as ["a", "b", "a"]; None if none.
+
+    Edges to names missing from `graph` are ignored.
+    """
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in done or name not in graph:
+            return None
+        for dep in graph[name]:
+            cycle = visit(dep, [*path, name])
+            if cycle:
+                return cycle
+        done.add(name)
+        return None
+
+    for name in graph:
+        cycle = visit(name, [])
+        if cycle:
+            return cycle
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Walking the node tree
+
+_NULL_TAG = "tag:yaml.org,2002:null"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_STANDARD_TAG = "tag:yaml.org,2002:"
+
+
+@dataclasses.dataclass
+class _Ctx:
+    """State shared by one load: where the file is, the loader, and the problems found so far."""
+
+    path: Path  # as the user gave it, for messages
+    folder: Path  # absolute folder of the file, for relative paths
+    loader: yaml.SafeLoader
+    errors: list[ConfigError] = dataclasses.field(default_factory=list)
+    dependency_lines: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
+
+    def error(self, line: int | None, key: str | None, message: str) -> ConfigError:
+        return ConfigError(self.path, message, line=line, key=key or None)
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+class _Value:
+    """One YAML node with its dotted key, so that any problem with it can say where it is."""
+
+    def __init__(self, ctx: _Ctx, node: yaml.Node, key: str, key_line: int | None = None) -> None:
+        self.ctx = ctx
+        self.node = node
+        self.key = key
+        self.line = _line(node)
+        self.key_line = self.line if key_line is None else key_line  # line of the key holding it
+
+    def error(self, message: str, *, line: int | None = None) -> ConfigError:
+        return self.ctx.error(self.line if line is None else line, self.key, message)
+
+    @property
+    def is_null(self) -> bool:
+        return isinstance(self.node, yaml.ScalarNode) and self.node.tag == _NULL_TAG
+
+    def got(self) -> str:
+        """What the value is, for "expected X, got Y" messages."""
+        if isinstance(self.node, yaml.MappingNode):
+            return "a mapping"
+        if isinstance(self.node, yaml.SequenceNode):
+            return "a list"
+        return "nothing" if self.is_null else repr(self.node.value)
+
+    def check_tag(self) -> None:
+        """Reject application tags such as `!env FOO`: svcbot gives them no meaning."""
+        if not self.node.tag.startswith(_STANDARD_TAG):
+            raise self.error(f"unsupported YAML tag {self.node.tag!r}")
+
+    def text(self, what: str) -> str:
+        """The scalar as written in the file (after quote and escape processing)."""
+        if not isinstance(self.node, yaml.ScalarNode) or self.is_null:
+            raise self.error(f"expected {what}, got {self.got()}")
+        self.check_tag()
+        return str(self.node.value)
+
+    def construct(self) -> object:
+        """The scalar as YAML reads it (int, float, bool, str, ...); None for a list or mapping."""
+        if not isinstance(self.node, yaml.ScalarNode):
+            return None
+        self.check_tag()
+        try:
+            return self.ctx.loader.construct_object(self.node)
+        except (yaml.YAMLError, ValueError, KeyError) as err:  # e.g. `!!bool maybe`, `!!int x`
+            raise self.error(f"cannot read {self.got()} as {self.node.tag.rsplit(':', 1)[-1]}") from err
+
+    def items(self) -> list[_Value]:
+        """The elements of a list."""
+        if not isinstance(self.node, yaml.SequenceNode):
+            raise self.error(f"expected a list, got {self.got()}")
+        self.check_tag()
+        return [_Value(self.ctx, item, self.key) for item in self.node.value]
+
+    def child(self, name: str, node: yaml.Node, key_line: int) -> _Value:
+        return _Value(self.ctx, node, f"{self.key}.{name}" if self.key else name, key_line)
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _merge_sources(value: _Value) -> list[yaml.MappingNode]:
+    """The mappings named by a `<<:` merge key: one mapping or a list of them."""
+    node = value.node
+    if isinstance(node, yaml.MappingNode):
+        return [node]
+    if isinstance(node, yaml.SequenceNode):
+        sources = [item for item in node.value if isinstance(item, yaml.MappingNode)]
+        if len(sources) == len(node.value):
+            return sources
+    raise value.error(f"'<<' needs a mapping or a list of mappings, got {value.got()}")
+
+
+def _pairs(value: _Value, seen: frozenset[int] = frozenset()) -> list[tuple[yaml.Node, yaml.Node, bool]]:
+    """(key, value, inherited) for a mapping: its own pairs in file order, then those from `<<:` merges."""
+    assert isinstance(value.node, yaml.MappingNode)
+    own: list[tuple[yaml.Node, yaml.Node, bool]] = []
+    inherited: list[tuple[yaml.Node, yaml.Node, bool]] = []
+    for key_node, value_node in value.node.value:
+        if key_node.tag != _MERGE_TAG:
+            own.append((key_node, value_node, False))
+            continue
+        seen = seen | {id(value.node)}
+        for source in _merge_sources(_Value(value.ctx, value_node, value.key)):
+            if id(source) not in seen:  # an anchor merged into itself would loop forever
+                merged = _pairs(_Value(value.ctx, source, value.key), seen)
+                inherited.extend((k, v, True) for k, v, _ in merged)
+    return own + inherited
+
+
+class _Map:
+    """A YAML mapping being read: typed getters that record problems and fall back to defaults.
+
+    Unknown and duplicate keys are recorded when the mapping is opened. A getter whose value is
+    wrong records the problem and returns the default, so the walk goes on and finds the rest.
+    """
+
+    def __init__(self, value: _Value, known: Iterable[str] | None) -> None:
+        if not isinstance(value.node, yaml.MappingNode):
+            raise value.error(f"expected a mapping, got {value.got()}")
+        value.check_tag()
+        self.value = value
+        self.ctx = value.ctx
+        self.known = None if known is None else tuple(known)
+        self.entries: dict[str, _Value] = {}
+        self.failed: set[str] = set()
+        self.unknown: list[str] = []
+        for key_node, value_node, inherited in _pairs(value):
+            self._add(key_node, value_node, inherited)
+
+    def _add(self, key_node: yaml.Node, value_node: yaml.Node, inherited: bool) -> None:
+        line = _line(key_node)
+        if not isinstance(key_node, yaml.ScalarNode):
+            self.ctx.errors.append(self.value.error("keys must be strings", line=line))
+            return
+        name = str(key_node.value)
+        entry = self.value.child(name, value_node, line)
+        if name in self.entries:
+            if not inherited:
+                first = self.entries[name].key_line
+                self.ctx.errors.append(entry.error(f"duplicate key (first on line {first})", line=line))
+            return
+        if self.known is not None and name not in self.known:
+            hint = _did_you_mean(name, self.known) or "; expected one of " + ", ".join(self.known)
+            self.ctx.errors.append(entry.error("unknown key" + hint, line=line))
+            self.unknown.append(name)
+            return
+        self.entries[name] = entry
+
+    def key(self, name: str) -> str:
+        return f"{self.value.key}.{name}" if self.value.key else name
+
+    def has(self, name: str) -> bool:
+        entry = self.entries.get(name)
+        return entry is not None and not entry.is_null
+
+    def ok(self, *names: str) -> bool:
+        """True when none of these keys had a problem (so cross-checks between them make sense)."""
+        return not self.failed.intersection(names)
+
+    def report(self, name: str, message: str) -> None:
+        """Record a problem with key `name`, at its line if it is present, else at the mapping's."""
+        entry = self.entries.get(name)
+        line = self.value.key_line if entry is None else entry.key_line
+        self.failed.add(name)
+        self.ctx.errors.append(self.ctx.error(line, self.key(name), message))
+
+    def get(self, name: str, parse: Callable[[_Value], T], default: T, *, null_ok: bool = True) -> T:
+        """The parsed value of `name`; `default` when it is absent or null, or when it is wrong."""
+        entry = self.entries.get(name)
+        if entry is None or (null_ok and entry.is_null):
+            return default
+        try:
+            return parse(entry)
+        except ConfigError as err:
+            self.failed.add(name)
+            self.ctx.errors.append(err)
+            return default
+
+    def require(self, name: str, parse: Callable[[_Value], T], placeholder: T) -> T:
+        if not self.has(name):
+            # A misspelt key is the likelier story: its "did you mean" error says it better.
+            if not any(_did_you_mean(unknown, [name]) for unknown in self.unknown):
+                self.report(name, "required")
+            return placeholder
+        return self.get(name, parse, placeholder)
+
+
+# --------------------------------------------------------------------------------------------------
+# Scalar parsers: each takes a _Value and returns the typed value or raises ConfigError
+
+
+def _string(value: _Value) -> str:
+    text = value.text("a string")
+    if not text.strip():
+        raise value.error("must not be empty")
+    return text
+
+
+def _string_list(value: _Value) -> tuple[str, ...]:
+    return tuple(_string(item) for item in value.items())
+
+
+def _bool(value: _Value) -> bool:
+    result = value.construct()
+    if not isinstance(result, bool):
+        raise value.error(f"expected true or false, got {value.got()}")
+    return result
+
+
+def _int(minimum: int) -> Callable[[_Value], int]:
+    def parse(value: _Value) -> int:
+        result = value.construct()
+        if not isinstance(result, int) or isinstance(result, bool):
+            raise value.error(f"expected a whole number, got {value.got()}")
+        if result < minimum:
+            raise value.error(f"must be at least {minimum}, got {result}")
+        return result
+
+    return parse
+
+
+def _duration(*, positive: bool = False) -> Callable[[_Value], float]:
+    what = "a duration like 5s or 100ms"
+
+    def parse(value: _Value) -> float:
+        try:
+            seconds = parse_duration(value.text(what))
+        except ValueError:
+            raise value.error(f"expected {what}, got {value.got()}") from None
+        if positive and seconds <= 0:
+            raise value.error(f"must be more than 0, got {value.got()}")
+        return seconds
+
+    return parse
+
+
+def _size(value: _Value) -> int:
+    what = "a size like 512MiB, 1GiB or 100MB"
+    try:
+        size = parse_size(value.text(what))
+    except ValueError:
+        raise value.error(f"expected {what}, got {value.got()}") from None
+    if size <= 0:
+        raise value.error(f"must be more than 0, got {value.got()}")
+    return size
+
+
+def _percent(value: _Value) -> float:
+    what = "a percentage like 90% (150% = one and a half cores)"
+    try:
+        percent = parse_percent(value.text(what))
+    except ValueError:
+        raise value.error(f"expected {what}, got {value.got()}") from None
+    if percent <= 0:
+        raise value.error(f"must be more than 0%, got {value.got()}")
+    return percent
+
+
+def _choice(choices: tuple[L, ...]) -> Callable[[_Value], L]:
+    def parse(value: _Value) -> L:
+        text = value.text("one of " + ", ".join(choices))
+        for choice in choices:
+            if text == choice:
+                return choice
+        hint = _did_you_mean(text, choices)
+        raise value.error(f"expected one of {', '.join(choices)}, got {value.got()}{hint}")
+
+    return parse
+
+
+_RESTART_POLICIES: tuple[str, ...] = tuple(policy.value for policy in RestartPolicy)
+_ON_UNHEALTHY: tuple[Literal["restart", "alert"], ...] = ("restart", "alert")
+_ON_BREACH: tuple[Literal["alert", "restart"], ...] = ("alert", "restart")
+_HEALTH_KINDS: tuple[HealthKind, ...] = ("http", "tcp", "command")
+_SIGNALS = ("TERM", "INT", "QUIT", "HUP", "KILL", "USR1", "USR2")
+
+
+def _restart_policy(value: _Value) -> RestartPolicy:
+    return RestartPolicy(_choice(_RESTART_POLICIES)(value))
+
+
+def _signal(value: _Value) -> signal.Signals:
+    what = "a signal name: " + ", ".join(_SIGNALS) + " (SIG prefix optional)"
+    name = value.text(what).strip().upper().removeprefix("SIG")
+    if name not in _SIGNALS:
+        raise value.error(f"expected {what}, got {value.got()}")
+    return signal.Signals[f"SIG{name}"]
+
+
+def _path(folder: Path) -> Callable[[_Value], Path]:
+    """A path; a relative one is relative to `folder` (the config file's)."""
+
+    def parse(value: _Value) -> Path:
+        return Path(os.path.normpath(folder / Path(_string(value)).expanduser()))
+
+    return parse
+
+
+def _argv(value: _Value) -> tuple[str, ...]:
+    """A command: a string split like a shell would (but never run by one), or a list of strings."""
+    if isinstance(value.node, yaml.SequenceNode):
+        argv = tuple(item.text("a string") for item in value.items())
+    else:
+        try:
+            argv = tuple(shlex.split(value.text("a command line or a list of strings")))
+        except ValueError as err:  # shlex: "No closing quotation"
+            raise value.error(f"cannot split the command line: {err}") from None
+    if not argv or not argv[0].strip():
+        raise value.error("the command must not be empty")
+    return argv
+
+
+_ADDRESS = re.compile(r"\[(?P<ip6>[^\[\]]+)\]:(?P<port6>\d+)|(?P<host>[^:\[\]\s]+):(?P<port>\d+)")
+
+
+def _address(value: _Value) -> tuple[str, int]:
+    """host:port (or [ipv6]:port), the port in 1..65535."""
+    what = "host:port like 127.0.0.1:8787 or [::1]:8787"
+    text = value.text(what).strip()
+    match = _ADDRESS.fullmatch(text)
+    if match is None:
+        raise value.error(f"expected {what}, got {value.got()}")
+    host = match.group("ip6") or match.group("host")
+    port = int(match.group("port6") or match.group("port"))
+    if not 1 <= port <= 65535:
+        raise value.error(f"the port must be between 1 and 65535, got {port}")
+    return host, port
+
+
+def _url(value: _Value) -> str:
+    url = _string(value).strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise value.error(f"expected an http:// or https:// URL, got {value.got()}")
+    return url
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env(value: _Value) -> tuple[tuple[str, str], ...]:
+    """Environment variables; numbers and booleans are taken as written ("1", "true")."""
+    m = _Map(value, None)
+    pairs: list[tuple[str, str]] = []
+    for name in m.entries:
+        if not _ENV_NAME.fullmatch(name):
+            m.report(name, "not a valid environment variable name (letters, digits, _)")
+            continue
+        text = m.get(name, lambda v: v.text("a string, number or boolean"), None, null_ok=False)
+        if text is not None:
+            pairs.append((name, text))
+    return tuple(pairs)
+
+
+def _database(folder: Path) -> Callable[[_Value], str]:
+    """An SQLAlchemy URL; a relative SQLite path is made absolute against `folder`."""
+
+    def parse(value: _Value) -> str:
+        url = _string(value).strip()
+        problem = database_url_problem(url)
+        if problem:
+            raise value.error(f"{problem}, got {value.got()}")
+        return _absolute_sqlite(url, folder)
+
+    return parse
+
+
+_DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
+def database_url_problem(url: str) -> str | None:
+    """What is wrong with a database URL, or None (checked without importing a database driver)."""
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", url)
+    if match is None:
+        return "expected a database URL like sqlite:///svcbot.db or postgresql://host/db"
+    if match.group(1).lower() not in _DATABASE_SCHEMES:
+        return f"unsupported database {match.group(1)!r}: svcbot stores in sqlite:// or postgresql://"
+    return None
+
+
+def _absolute_sqlite(url: str, folder: Path) -> str:
+    match = re.fullmatch(r"(sqlite(?:\+\w+)?:///)([^?]*)(\?.*)?", url)
+    if match is None:
+        return url
+    prefix, db_path, query = match.group(1), match.group(2), match.group(3) or ""
+    if not db_path or db_path == ":memory:" or db_path.startswith(("/", "file:")):
+        return url
+    return prefix + os.path.normpath(folder / Path(db_path).expanduser()) + query
+
+
+def _timezone(value: _Value) -> str:
+    name = _string(value).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise value.error(
+            f"unknown time zone {name!r} (expected an IANA name like UTC or Europe/Paris)"
+        ) from None
+    return name
+
+
+# --------------------------------------------------------------------------------------------------
+# Sections
+
+_TOP_KEYS = (
+    "state_dir",
+    "database",
+    "sample_interval",
+    "logs",
+    "services",
+    "http",
+    "slack",
+    "access",
+    "alerts",
+    "digest",
+    "forward",
+)
+_SERVICE_KEYS = (
+    "command",
+    "cwd",
+    "env",
+    "version",
+    "version_command",
+    "restart",
+    "restart_delay",
+    "max_restart_delay",
+    "stable_after",
+    "quarantine_retry",
+    "start_limit",
+    "stop",
+    "depends_on",
+    "health",
+    "limits",
+    "logs",
+    "owners",
+    "alert_channel",
+    "autostart",
+    "fingerprint",
+)
+_HEALTH_KEYS = (*_HEALTH_KINDS, "interval", "timeout", "failures", "grace", "on_unhealthy")
+_LOG_KEYS = ("max_size", "keep", "tail_lines")
+_START_LIMIT_KEYS = ("burst", "interval")
+_STOP_KEYS = ("signal", "timeout")
+_LIMITS_KEYS = ("memory", "cpu", "on_breach")
+_HTTP_KEYS = ("listen",)
+_SLACK_KEYS = ("alert_channel", "digest_channel")
+_ACCESS_KEYS = ("admins", "operators", "viewers", "channels")
+_ALERTS_KEYS = ("group_wait", "repeat_interval")
+_DIGEST_KEYS = ("schedule", "timezone")
+_FORWARD_KEYS = ("webhook", "secret_env", "timeout")
+
+# Every mapping with fixed keys, by dotted path ("<name>" stands for a service's name). The
+# configuration reference is checked against `accepted_keys()`, which reads this table: a section
+# parsed with keys that are not registered here would slip past that check.
+SECTIONS: Mapping[str, tuple[str, ...]] = {
+    "": _TOP_KEYS,
+    "logs": _LOG_KEYS,
+    "services.<name>": _SERVICE_KEYS,
+    "services.<name>.start_limit": _START_LIMIT_KEYS,
+    "services.<name>.stop": _STOP_KEYS,
+    "services.<name>.health": _HEALTH_KEYS,
+    "services.<name>.limits": _LIMITS_KEYS,
+    "services.<name>.logs": _LOG_KEYS,
+    "http": _HTTP_KEYS,
+    "slack": _SLACK_KEYS,
+    "access": _ACCESS_KEYS,
+    "alerts": _ALERTS_KEYS,
+    "digest": _DIGEST_KEYS,
+    "forward": _FORWARD_KEYS,
+}
+
+
+def accepted_keys() -> tuple[str, ...]:
+    """Every key the parser accepts, as dotted paths like `services.<name>.health.interval`.
+
+    Derived from the same key tuples the section parsers check against, so that the configuration
+    reference (`manager.config.reference`) can be tested to document exactly these keys.
+    """
+    return tuple(f"{section}.{key}" if section else key for section, keys in SECTIONS.items() for key in keys)
+
+
+_SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def _logs(base: LogSpec) -> Callable[[_Value], LogSpec]:
+    """A `logs` section: its keys override those of `base` one by one."""
+
+    def parse(value: _Value) -> LogSpec:
+        m = _Map(value, _LOG_KEYS)
+        return LogSpec(
+            max_size=m.get("max_size", _size, base.max_size),
+            keep=m.get("keep", _int(0), base.keep),
+            tail_lines=m.get("tail_lines", _int(0), base.tail_lines),
+        )
+
+    return parse
+
+
+def _start_limit(value: _Value) -> StartLimit:
+    m = _Map(value, _START_LIMIT_KEYS)
+    default = StartLimit()
+    return StartLimit(
+        burst=m.get("burst", _int(1), default.burst),
+        interval=m.get("interval", _duration(positive=True), default.interval),
+    )
+
+
+def _stop(value: _Value) -> StopSpec:
+    m = _Map(value, _STOP_KEYS)
+    default = StopSpec()
+    return StopSpec(
+        signal=m.get("signal", _signal, default.signal),
+        timeout=m.get("timeout", _duration(), default.timeout),
+    )
+
+
+def _limits(value: _Value) -> LimitsSpec:
+    m = _Map(value, _LIMITS_KEYS)
+    return LimitsSpec(
+        memory=m.get("memory", _size, None),
+        cpu=m.get("cpu", _percent, None),
+        on_breach=m.get("on_breach", _choice(_ON_BREACH), "alert"),
+    )
+
+
+def _health_kind(value: _Value, m: _Map) -> HealthKind:
+    """The one check kind present among http / tcp / command."""
+    kinds = sorted((k for k in _HEALTH_KINDS if m.has(k)), key=lambda k: m.entries[k].key_line)
+    if not kinds:
+        raise value.error("needs one of http, tcp or command", line=value.key_line)
+    if len(kinds) > 1:
+        m.report(kinds[1], f"a health check has one of http, tcp or command; {kinds[0]} is already set")
+    return kinds[0]
+
+
+def _health_target(kind: HealthKind, entry: _Value) -> tuple[str, tuple[str, ...]]:
+    if kind == "http":
+        return _url(entry), ()
+    if kind == "tcp":
+        _address(entry)
+        return entry.text("host:port").strip(), ()
+    argv = _argv(entry)
+    if isinstance(entry.node, yaml.SequenceNode):
+        return shlex.join(argv), argv
+    return entry.text("a command line"), argv
+
+
+def _health(value: _Value) -> HealthSpec:
+    m = _Map(value, _HEALTH_KEYS)
+    kind = _health_kind(value, m)
+    placeholder: tuple[str, tuple[str, ...]] = ("", ())
+    target, argv = m.get(kind, lambda entry: _health_target(kind, entry), placeholder)
+    default = HealthSpec(kind=kind, target=target)
+    return HealthSpec(
+        kind=kind,
+        target=target,
+        argv=argv,
+        interval=m.get("interval", _duration(positive=True), default.interval),
+        timeout=m.get("timeout", _duration(positive=True), default.timeout),
+        failures=m.get("failures", _int(1), default.failures),
+        grace=m.get("grace", _duration(), default.grace),
+        on_unhealthy=m.get("on_unhealthy", _choice(_ON_UNHEALTHY), default.on_unhealthy),
+    )
+
+
+def _depends_on(name: str, names: frozenset[str]) -> Callable[[_Value], tuple[str, ...]]:
+    """A service's dependencies: existing services other than itself, each listed once."""
+
+    def parse(value: _Value) -> tuple[str, ...]:
+        deps: list[str] = []
+        for item in value.items():
+            dep = item.text("a service name")
+            if dep == name:
+                raise item.error(f"service {name!r} cannot depend on itself")
+            if dep not in names:
+                raise item.error(f"unknown service {dep!r}{_did_you_mean(dep, names - {name})}")
+            if dep in deps:
+                raise item.error(f"{dep!r} is listed twice")
+            deps.append(dep)
+            value.ctx.dependency_lines[name, dep] = item.line
+        return tuple(deps)
+
+    return parse
+
+
+def _check_restart_delays(m: _Map, restart_delay: float, max_restart_delay: float) -> None:
+    if max_restart_delay < restart_delay and m.ok("restart_delay", "max_restart_delay"):
+        m.report(
+            "max_restart_delay" if m.has("max_restart_delay") else "restart_delay",
+            f"max_restart_delay ({format_duration(max_restart_delay)}) must be at least "
+            f"restart_delay ({format_duration(restart_delay)})",
+        )
+
+
+def _service(name: str, names: frozenset[str], logs: LogSpec) -> Callable[[_Value], ServiceSpec]:
+    def parse(value: _Value) -> ServiceSpec:
+        m = _Map(value, _SERVICE_KEYS)
+        folder = value.ctx.folder
+        default = ServiceSpec(name=name, argv=(), cwd=folder)
+        restart_delay = m.get("restart_delay", _duration(), default.restart_delay)
+        max_restart_delay = m.get("max_restart_delay", _duration(), default.max_restart_delay)
+        _check_restart_delays(m, restart_delay, max_restart_delay)
+        return ServiceSpec(
+            name=name,
+            argv=m.require("command", _argv, ()),
+            cwd=m.get("cwd", _path(folder), folder),
+            env=m.get("env", _env, ()),
+            version=m.get("version", _string, None),
+            version_command=m.get("version_command", _argv, ()),
+            restart=m.get("restart", _restart_policy, default.restart),
+            restart_delay=restart_delay,
+            max_restart_delay=max_restart_delay,
+            stable_after=m.get("stable_after", _duration(), default.stable_after),
+            quarantine_retry=m.get("quarantine_retry", _duration(positive=True), default.quarantine_retry),
+            start_limit=m.get("start_limit", _start_limit, default.start_limit),
+            stop=m.get("stop", _stop, default.stop),
+            depends_on=m.get("depends_on", _depends_on(name, names), ()),
+            health=m.get("health", _health, None),
+            limits=m.get("limits", _limits, default.limits),
+            logs=m.get("logs", _logs(logs), logs),
+            owners=m.get("owners", _string_list, ()),
+            alert_channel=m.get("alert_channel", _string, None),
+            autostart=m.get("autostart", _bool, default.autostart),
+            fingerprint=m.get("fingerprint", _string_list, ()),
+        )
+
+    return parse
+
+
+def _services(logs: LogSpec) -> Callable[[_Value], tuple[ServiceSpec, ...]]:
+    def parse(value: _Value) -> tuple[ServiceSpec, ...]:
+        m = _Map(value, None)
+        if not m.entries:
+            raise value.error("at least one service is required", line=value.key_line)
+        names = frozenset(m.entries)
+        specs: list[ServiceSpec] = []
+        for name in m.entries:
+            if not _SERVICE_NAME.fullmatch(name):
+                m.report(name, "a service name starts with a letter or digit, then letters, digits, _ . -")
+                continue
+            spec = m.get(name, _service(name, names, logs), None, null_ok=False)
+            if spec is not None:
+                specs.append(spec)
+        _check_cycles(value, specs)
+        return tuple(specs)
+
+    return parse
+
+
+def _check_cycles(value: _Value, specs: list[ServiceSpec]) -> None:
+    """Record the first dependency cycle, spelled "a -> b -> a", at the line of its first edge."""
+    cycle = _find_cycle({spec.name: spec.depends_on for spec in specs})
+    if cycle:
+        line = value.ctx.dependency_lines.get((cycle[0], cycle[1]))
+        message = "dependency cycle: " + " -> ".join(cycle)
+        value.ctx.errors.append(value.ctx.error(line, f"{value.key}.{cycle[0]}.depends_on", message))
+
+
+def _http(value: _Value) -> HttpSpec:
+    m = _Map(value, _HTTP_KEYS)
+    host, port = m.get("listen", _address, (HttpSpec.host, HttpSpec.port))
+    return HttpSpec(host=host, port=port)
+
+
+def _slack(value: _Value) -> SlackSpec:
+    m = _Map(value, _SLACK_KEYS)
+    return SlackSpec(
+        alert_channel=m.get("alert_channel", _string, None),
+        digest_channel=m.get("digest_channel", _string, None),
+    )
+
+
+def _access(value: _Value) -> AccessSpec:
+    m = _Map(value, _ACCESS_KEYS)
+    return AccessSpec(
+        admins=m.get("admins", _string_list, ()),
+        operators=m.get("operators", _string_list, ()),
+        viewers=m.get("viewers", _string_list, ()),
+        channels=m.get("channels", _string_list, ()),
+    )
+
+
+def _alerts(value: _Value) -> AlertsSpec:
+    m = _Map(value, _ALERTS_KEYS)
+    default = AlertsSpec()
+    return AlertsSpec(
+        group_wait=m.get("group_wait", _duration(), default.group_wait),
+        repeat_interval=m.get("repeat_interval", _duration(positive=True), default.repeat_interval),
+    )
+
+
+def _schedule(value: _Value) -> str:
+    """The digest schedule, checked now ("mon 09:00", "daily 08:00"); kept in its canonical form."""
+    try:
+        return str(parse_schedule(_string(value)))
+    except ValueError as exc:
+        raise value.error(str(exc)) from None
+
+
+def _digest(value: _Value) -> DigestSpec:
+    m = _Map(value, _DIGEST_KEYS)
+    default = DigestSpec()
+    return DigestSpec(
+        schedule=m.get("schedule", _schedule, default.schedule),
+        timezone=m.get("timezone", _timezone, default.timezone),
+    )
+
+
+def _env_var_name(value: _Value) -> str:
+    name = _string(value).strip()
+    if not _ENV_NAME.fullmatch(name):
+        raise value.error(f"expected an environment variable's name (letters, digits, _), got {value.got()}")
+    return name
+
+
+def _forward(value: _Value) -> ForwardSpec:
+    """Where occurrences are forwarded; the secrets stay in the environment, only named here."""
+    m = _Map(value, _FORWARD_KEYS)
+    webhook = m.get("webhook", _url, None)
+    secret_env = m.get("secret_env", _env_var_name, None)
+    if secret_env is not None and webhook is None and m.ok("webhook"):
+        m.report("secret_env", "signs the webhook's requests, but forward.webhook is not set")
+    return ForwardSpec(
+        webhook=webhook,
+        secret_env=secret_env,
+        timeout=m.get("timeout", _duration(positive=True), ForwardSpec().timeout),
+    )
+
+
+def _config(root: _Value, path: Path, environ: Mapping[str, str]) -> Config:
+    m = _Map(root, _TOP_KEYS)
+    folder = root.ctx.folder
+    state_dir = m.get("state_dir", _path(folder), folder / ".svcbot")
+    database = m.get("database", _database(folder), f"sqlite:///{state_dir / 'svcbot.db'}")
+    logs = m.get("logs", _logs(LogSpec()), LogSpec())
+    return Config(
+        path=path,
+        state_dir=state_dir,
+        database=_database_override(environ) or database,
+        services=m.require("services", _services(logs), ()),
+        sample_interval=m.get("sample_interval", _duration(positive=True), 10.0),
+        http=m.get("http", _http, HttpSpec()),
+        slack=m.get("slack", _slack, SlackSpec()),
+        access=m.get("access", _access, AccessSpec()),
+        alerts=m.get("alerts", _alerts, AlertsSpec()),
+        digest=m.get("digest", _digest, DigestSpec()),
+        forward=m.get("forward", _forward, ForwardSpec()),
+    )
+
+
+def _database_override(environ: Mapping[str, str]) -> str | None:
+    url = (environ.get(DATABASE_ENV) or "").strip()
+    if not url:
+        return None
+    problem = database_url_problem(url)
+    if problem:
+        raise ConfigError(Path(f"${DATABASE_ENV}"), problem)
+    return url
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+
+
+# libyaml's parser when PyYAML was built with it (about 5x faster on a 100-service file); the
+# nodes, marks and errors are the same.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose(shown: Path, data: bytes) -> tuple[yaml.SafeLoader, yaml.Node]:
+    """The document's root node (what `yaml.compose` does), keeping the loader to construct scalars."""
+    loader = _Loader(data)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        message = "; ".join(part for part in (err.context, err.problem) if part)
+        raise ConfigError(
+            shown, f"invalid YAML: {message}", line=None if mark is None else mark.line + 1
+        ) from None
+    except yaml.YAMLError as err:  # e.g. a ReaderError for bytes that are not UTF-8/16
+        raise ConfigError(shown, f"invalid YAML: {err}") from None
+    if root is None:
+        raise ConfigError(shown, "the file is empty; it needs at least a 'services' mapping")
+    return loader, root
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the config file; raise ConfigError for the first problem in the file.
+
+    `environ` (default `os.environ`) is only consulted for SVCBOT_DATABASE_URL, which wins over
+    `database`. Relative paths in the file are made absolute against the file's folder.
+    """
+    shown = Path(path)
+    absolute = Path(os.path.abspath(shown))
+    try:
+        data = absolute.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(shown, "no such file") from None
+    except OSError as err:
+        raise ConfigError(shown, f"cannot read: {err.strerror or err}") from None
+    loader, root = _compose(shown, data)
+    ctx = _Ctx(path=shown, folder=absolute.parent, loader=loader)
+    top = _Value(ctx, root, "")
+    if not isinstance(root, yaml.MappingNode):
+        raise ctx.error(top.line, None, f"the top level must be a mapping of settings, got {top.got()}")
+    config = _config(top, absolute, os.environ if environ is None else environ)
+    if ctx.errors:
+        raise min(ctx.errors, key=lambda err: err.line or 0)  # min() keeps the first of equals
+    return config
+
+
+def locate_state_dir(path: str | Path) -> Path:
+    """Where the running svcbot for this config keeps its socket, even if the file is now broken.
+
+    The CLI needs only this to reach a running manager, and a config being edited must not lock
+    the operator out of `status`, `logs` or a `reload` that reports what is wrong with it.
+    """
+    absolute = Path(os.path.abspath(path))
+    try:
+        return load_config(absolute, {}).state_dir
+    except ConfigError as err:
+        if not absolute.exists():
+            raise err from None
+    try:
+        text = absolute.read_text(errors="replace")
+    except OSError:
+        text = ""
+    try:
+        data = yaml.safe_load(text)
+        raw = data.get("state_dir") if isinstance(data, dict) else None
+    except yaml.YAMLError:
+        raw = _scan_state_dir(text)  # a syntax error elsewhere must not hide where the manager is
+    folder = absolute.parent
+    if isinstance(raw, str) and raw:
+        return Path(os.path.normpath(folder / Path(raw).expanduser()))
+    return folder / ".svcbot"
+
+
+_STATE_DIR_LINE = re.compile(
+    r"""^state_dir[ \t]*:[ \t]*(?:"([^"]*)"|'([^']*)'|([^#\s][^#]*?))[ \t]*(?:#.*)?$"""
+)
+
+
+def _scan_state_dir(text: str) -> str | None:
+    """`state_dir` read line by line from a file YAML cannot parse: the top-level key, unquoted or
+    quoted, with an optional comment; the last one wins, as a YAML mapping's would."""
+    found = None
+    for line in text.splitlines():
+        match = _STATE_DIR_LINE.match(line)
+        if match:
+            found = next(g for g in match.groups() if g is not None)
+    return found
