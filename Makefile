@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)  ## svcbot against supervisord in the same run, the store on SQLite and PostgreSQL, Slack acks and an alert storm, the digest
 	PYTHONPATH=. $(BIN)/python bench/run.py

@@ -412,3 +412,35 @@ def test_feedback_about_an_unknown_service_is_refused_and_names_the_known_ones(t
     assert sent.returncode == 0, sent.stderr
     shown = cli(config, "issues", "show", "1")
     assert "seen 1 time," in shown.stdout and "1 times" not in shown.stdout, shown.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check-config"],
+        ["feedback", "The export button does nothing"],
+        ["issues", "list", "--json"],
+        ["report", "errors"],
+        ["--version"],
+    ],
+)
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path, args: list[str]) -> None:
+    """`svcbot ... | head` where head has gone: exit 0 or 141 (as `yes | head` does), no traceback."""
+    config = write_config(tmp_path, {"web": {"command": "sleep 1"}})
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write now fails with EPIPE, as after `head -1` exits
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    try:
+        result = subprocess.run(
+            [PY, "-m", "chatops.main", *args, "-c", str(config)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode in (0, 141), result.stderr
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr

@@ -1,1 +1,31 @@
-"""TODO"""
+"""What Slack shows: every user-facing sentence (`messages`), Block Kit layout (`blocks`), and text
+escaped for Slack or normalized from it (`text`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from manager.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from chatops.ui.blocks import Block, Message
+    from chatops.ui.text import SVCBOT_EMOJI, escape, normalize, truncate
+
+_EXPORTS = {
+    "Block": "blocks",
+    "Message": "blocks",
+    "SVCBOT_EMOJI": "text",
+    "escape": "text",
+    "normalize": "text",
+    "truncate": "text",
+}
+__all__ = [
+    "SVCBOT_EMOJI",
+    "Block",
+    "Message",
+    "escape",
+    "normalize",
+    "truncate",
+]
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -98,7 +99,24 @@ def parse_args(argv: Sequence[str] | None = None, frontend: Frontend | None = No
     return args
 
 
+EXIT_PIPE = 128 + signal.SIGPIPE  # what `yes | head -1` reports for `yes`
+
+
 def main(argv: Sequence[str] | None = None, frontend: Frontend | None = None) -> int:
+    """The command line; output into a closed pipe (`svcbot logs --all | head`) ends it quietly."""
+    try:
+        code = _main(argv, frontend)
+        sys.stdout.flush()  # inside the try: a close at exit would print "Exception ignored"
+        return code
+    except BrokenPipeError:
+        # The reader has gone, as `head` does: stop, without a traceback. Python's own flush of stdout
+        # at exit would fail the same way, so stdout is pointed at /dev/null first (Python's docs, signal).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
+
+
+def _main(argv: Sequence[str] | None, frontend: Frontend | None) -> int:
     args = parse_args(argv, frontend)
     path = resolve_config_path(args.config, os.environ)
     try:
