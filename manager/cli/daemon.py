@@ -214,9 +214,6 @@ class Daemon:
             return Result(False, "svcbot is starting", code=EXIT_FAILED)
         return await self._executor(command)
 
-    def request_stop(self) -> None:
-        self._stop.set()
-
     def _guarded(self, execute: Callable[[Command], Any]) -> Callable[[Command], Any]:
         async def run(command: Command) -> Result:
             try:

@@ -47,7 +47,6 @@ class CommandError(Exception):
 @dataclass(frozen=True)
 class Command:
     verb: ClassVar[str] = ""
-    changes_state: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -59,21 +58,18 @@ class Status(Command):
 @dataclass(frozen=True)
 class Start(Command):
     verb: ClassVar[str] = "start"
-    changes_state: ClassVar[bool] = True
     name: str = ""
 
 
 @dataclass(frozen=True)
 class Stop(Command):
     verb: ClassVar[str] = "stop"
-    changes_state: ClassVar[bool] = True
     name: str = ""
 
 
 @dataclass(frozen=True)
 class Restart(Command):
     verb: ClassVar[str] = "restart"
-    changes_state: ClassVar[bool] = True
     name: str = ""
 
 
@@ -92,7 +88,6 @@ class Logs(Command):
 @dataclass(frozen=True)
 class Reload(Command):
     verb: ClassVar[str] = "reload"
-    changes_state: ClassVar[bool] = True
 
 
 COMMANDS: dict[str, type[Command]] = {c.verb: c for c in (Status, Start, Stop, Restart, Logs, Reload)}

@@ -25,6 +25,4 @@ This package imports sentry-sdk (for Sentry): import it only where forwarding is
 
 from __future__ import annotations
 
-__all__ = ["TARGETS"]
-
-TARGETS = ("sentry", "webhook")  # the values of `forward_delivery.target`
+__all__: list[str] = []

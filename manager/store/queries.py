@@ -174,10 +174,6 @@ def _feedback(session: Session, issue_id: int, services: list[str]) -> Sequence[
     return session.exec(query).all()
 
 
-def _release_dict(r: Release) -> dict[str, Any]:
-    return {"service": r.service, "version": r.version, "first_seen": r.first_seen.isoformat()}
-
-
 def _occurrence_dict(o: Occurrence) -> dict[str, Any]:
     data = o.model_dump()
     data["at"] = o.at.isoformat()

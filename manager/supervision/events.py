@@ -8,7 +8,6 @@ render them without importing the supervisor.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -258,30 +257,19 @@ Handler = Callable[[Event], None]
 
 
 class EventBus:
-    """Synchronous fan-out to handlers, plus bounded queues for async consumers.
+    """Synchronous fan-out to handlers.
 
     Handlers run inline and must be quick; one that raises is logged and the others still run.
-    Consumers that do I/O take a queue (`subscribe_queue`) and drain it in their own task, so
-    nothing they do can delay supervision. A full queue drops the oldest event and counts it.
+    Consumers that do I/O hand the event on to a thread or task of their own (the store's writer, the
+    alert outbox), so nothing they do can delay supervision.
     """
 
     def __init__(self) -> None:
         self._handlers: list[Handler] = []
-        self._queues: list[asyncio.Queue[Event]] = []
-        self.dropped = 0
 
     def subscribe(self, handler: Handler) -> Callable[[], None]:
         self._handlers.append(handler)
         return lambda: self._handlers.remove(handler)
-
-    def subscribe_queue(self, maxsize: int = 10_000) -> asyncio.Queue[Event]:
-        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
-        self._queues.append(queue)
-        return queue
-
-    def unsubscribe_queue(self, queue: asyncio.Queue[Event]) -> None:
-        if queue in self._queues:
-            self._queues.remove(queue)
 
     def publish(self, event: Event) -> None:
         for handler in list(self._handlers):
@@ -289,8 +277,3 @@ class EventBus:
                 handler(event)
             except Exception:
                 log.exception("event handler %r failed on %s", handler, event.kind)
-        for queue in self._queues:
-            if queue.full():
-                queue.get_nowait()
-                self.dropped += 1
-            queue.put_nowait(event)

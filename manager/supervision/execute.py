@@ -11,67 +11,56 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from manager.core.commands import (
-    EXIT_FAILED,
-    EXIT_USAGE,
-    Command,
-    Logs,
-    Reload,
-    Restart,
-    Result,
-    Start,
-    Status,
-    Stop,
-)
+from manager.core import commands as c
 from manager.supervision.logs import parse_line, read_lines, tail
 from manager.supervision.supervisor import Supervisor, UnknownService
 
 __all__ = ["Executor", "collect_logs"]
 
-Reloader = Callable[[], Awaitable[Result]]
+Reloader = Callable[[], Awaitable[c.Result]]
 
 
 @dataclass
 class Executor:
     supervisor: Supervisor
     reload: Reloader
-    handlers: dict[type[Command], Callable[[Any], Awaitable[Result]]] = field(default_factory=dict)
+    handlers: dict[type[c.Command], Callable[[Any], Awaitable[c.Result]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.handlers = {
-            Status: self._status,
-            Start: self._start,
-            Stop: self._stop,
-            Restart: self._restart,
-            Logs: self._logs,
-            Reload: lambda _: self.reload(),
+            c.Status: self._status,
+            c.Start: self._start,
+            c.Stop: self._stop,
+            c.Restart: self._restart,
+            c.Logs: self._logs,
+            c.Reload: lambda _: self.reload(),
         }
 
-    async def execute(self, command: Command) -> Result:
+    async def execute(self, command: c.Command) -> c.Result:
         try:
             return await self.handlers[type(command)](command)
         except UnknownService as exc:
-            return Result(False, str(exc), {"known": exc.known}, EXIT_USAGE)
+            return c.Result(False, str(exc), {"known": exc.known}, c.EXIT_USAGE)
 
-    async def _status(self, cmd: Status) -> Result:
-        return Result(True, data=self.supervisor.status(cmd.name))
+    async def _status(self, cmd: c.Status) -> c.Result:
+        return c.Result(True, data=self.supervisor.status(cmd.name))
 
-    async def _start(self, cmd: Start) -> Result:
+    async def _start(self, cmd: c.Start) -> c.Result:
         runner = await self.supervisor.start_service(cmd.name)
         return _outcome(self.supervisor, cmd.name, "started", runner.state in ("running", "unhealthy"))
 
-    async def _stop(self, cmd: Stop) -> Result:
+    async def _stop(self, cmd: c.Stop) -> c.Result:
         runner = await self.supervisor.stop_service(cmd.name)
         return _outcome(self.supervisor, cmd.name, "stopped", runner.state in ("stopped", "exited"))
 
-    async def _restart(self, cmd: Restart) -> Result:
+    async def _restart(self, cmd: c.Restart) -> c.Result:
         runner = await self.supervisor.restart_service(cmd.name)
         return _outcome(self.supervisor, cmd.name, "restarted", runner.state in ("running", "unhealthy"))
 
-    async def _logs(self, cmd: Logs) -> Result:
+    async def _logs(self, cmd: c.Logs) -> c.Result:
         paths = self._log_paths(cmd.name)
         lines = await asyncio.to_thread(collect_logs, paths, cmd)
-        return Result(True, data={"lines": lines, "services": list(paths)})
+        return c.Result(True, data={"lines": lines, "services": list(paths)})
 
     def _log_paths(self, name: str | None) -> dict[str, Any]:
         if name is not None:
@@ -79,20 +68,20 @@ class Executor:
         return {n: r.logs.path for n, r in self.supervisor.runners.items()}
 
 
-def _outcome(supervisor: Supervisor, name: str, verb: str, ok: bool) -> Result:
+def _outcome(supervisor: Supervisor, name: str, verb: str, ok: bool) -> c.Result:
     status = supervisor.status(name)[0]
     if ok:
-        return Result(True, f"{name} {verb}: {status['state']} (pid {status['pid']})", status)
+        return c.Result(True, f"{name} {verb}: {status['state']} (pid {status['pid']})", status)
     waiting = supervisor.runner(name).waiting_for if status["state"] == "waiting" else ()
     if waiting:
         detail = f" for {', '.join(waiting)} to be ready"
     else:
         detail = f", last exit: {status['last_exit']}" if status["last_exit"] else ""
     message = f"{name} is {status['state']}{detail} (see: svcbot logs {name})"
-    return Result(False, message, status, EXIT_FAILED)
+    return c.Result(False, message, status, c.EXIT_FAILED)
 
 
-def collect_logs(paths: dict[str, Any], cmd: Logs) -> list[str]:
+def collect_logs(paths: dict[str, Any], cmd: c.Logs) -> list[str]:
     """The last `cmd.lines` matching lines; with several services, merged by time and prefixed."""
     pattern = re.compile(cmd.grep) if cmd.grep else None
     cutoff = datetime.now(UTC) - timedelta(seconds=cmd.since) if cmd.since is not None else None

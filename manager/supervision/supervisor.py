@@ -183,9 +183,6 @@ class Supervisor:
 
     # -- commands ---------------------------------------------------------------------------------------
 
-    def _deps_ready(self, runner: ServiceRunner) -> bool:
-        return not self._waiting_for(runner)
-
     def _waiting_for(self, runner: ServiceRunner) -> tuple[str, ...]:
         return tuple(d for d in runner.spec.depends_on if self.runners[d].state != st.State.RUNNING)
 
