@@ -1,7 +1,7 @@
 """`svcbot.yml`: the frozen spec every other part reads (`spec`), the loader with file:line errors
-(`loader`, the only importer of yaml), the table of keys the reference docs are generated from
-(`reference`), the digest schedule's grammar (`schedule`) and what check-config checks on this host
-(`preflight`). Imports only `manager.core`.
+(`loader`, which with its node walker `nodes` is the only importer of yaml), the table of keys the
+reference docs are generated from (`reference`), the digest schedule's grammar (`schedule`) and what
+check-config checks on this host (`preflight`). Imports only `manager.core`.
 """
 
 from __future__ import annotations
