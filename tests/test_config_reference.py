@@ -90,9 +90,9 @@ def test_reference_documents_exactly_the_keys_the_parser_accepts() -> None:
     missing = sorted(accepted - documented)
     extra = sorted(documented - accepted)
     assert not missing, (
-        f"accepted by manager/config/loader.py but missing from manager/config/reference.py KEYS: {missing}"
+        f"accepted by manager/config/loader.py but missing from manager/config/keys.py KEYS: {missing}"
     )
-    assert not extra, f"documented in manager/config/reference.py but not accepted by the parser: {extra}"
+    assert not extra, f"documented in manager/config/keys.py but not accepted by the parser: {extra}"
     assert not schema_drift()
 
 
