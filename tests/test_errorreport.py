@@ -10,13 +10,10 @@ from pathlib import Path
 import pytest
 
 from manager.config.spec import LogSpec
+from manager.reporting.error_lines import ErrorLine, LogLine, classify, find_errors
 from manager.reporting.errors import (
-    ErrorLine,
-    LogLine,
     ScanStats,
-    classify,
     collect,
-    find_errors,
     iter_errors,
     pattern_of,
     render_text,
