@@ -17,6 +17,8 @@ import pytest
 
 from chatops.ui import blocks as b
 from chatops.ui import messages as m
+from chatops.ui import modals
+from chatops.ui.kit import Message
 from tests.goldens import assert_golden_text
 
 T0 = datetime(2024, 5, 1, 9, 14, tzinfo=UTC)
@@ -135,7 +137,7 @@ def _check_block(problems: list[str], where: str, block: dict[str, Any]) -> None
 def slack_problems(obj: Any) -> list[str]:
     """Every Slack limit a message (`Message`, or a dict with text/blocks) or modal view breaks."""
     problems: list[str] = []
-    if isinstance(obj, b.Message):
+    if isinstance(obj, Message):
         obj = obj.to_dict()
     is_modal = obj.get("type") == "modal"
     if is_modal:
@@ -162,7 +164,7 @@ def assert_fits_slack(obj: Any) -> None:
 
 
 def as_json(obj: Any) -> dict[str, Any]:
-    return obj.to_dict() if isinstance(obj, b.Message) else dict(obj)
+    return obj.to_dict() if isinstance(obj, Message) else dict(obj)
 
 
 def all_text(obj: Any) -> str:
@@ -262,11 +264,11 @@ def storm(count: int = 100) -> dict[str, Any]:
     return incident(*services, id="77", title="100 services exited: db is down", owners=owners)
 
 
-def actions(message: b.Message) -> list[dict[str, Any]]:
+def actions(message: Message) -> list[dict[str, Any]]:
     return [e for block in message.blocks if block["type"] == "actions" for e in block["elements"]]
 
 
-def sections(message: b.Message) -> list[str]:
+def sections(message: Message) -> list[str]:
     return [block["text"]["text"] for block in message.blocks if block["type"] == "section"]
 
 
@@ -325,12 +327,12 @@ def test_golden_alert_storm() -> None:
 
 def test_golden_feedback_modal() -> None:
     """The /feedback modal: description, optional category, severity (normal preselected), service."""
-    assert_golden("feedback_modal", b.feedback_modal(["web", "api", "db"], '{"channel":"C0OPS"}'))
+    assert_golden("feedback_modal", modals.feedback_modal(["web", "api", "db"], '{"channel":"C0OPS"}'))
 
 
 def test_golden_silence_modal() -> None:
     """The Silence modal offers 15m to 7d (1h preselected) and carries the incident in its metadata."""
-    assert_golden("silence_modal", b.silence_modal("42", "web"))
+    assert_golden("silence_modal", modals.silence_modal("42", "web"))
 
 
 def test_missing_golden_file_fails_with_instructions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -435,7 +437,7 @@ def test_confirm_rejects_a_value_slack_would_refuse() -> None:
 
 def test_feedback_modal_lists_at_most_100_services() -> None:
     """With more than 100 services the service select offers the first 100 (Slack's maximum)."""
-    modal = b.feedback_modal([f"svc-{i}" for i in range(150)], "{}")
+    modal = modals.feedback_modal([f"svc-{i}" for i in range(150)], "{}")
     assert_fits_slack(modal)
     select = modal["blocks"][-1]["element"]
     assert [o["value"] for o in select["options"]] == [f"svc-{i}" for i in range(100)]
@@ -443,7 +445,7 @@ def test_feedback_modal_lists_at_most_100_services() -> None:
 
 def test_feedback_modal_without_services_has_no_service_field() -> None:
     """No services configured: the modal leaves out the service select (Slack rejects an empty one)."""
-    modal = b.feedback_modal([], "{}")
+    modal = modals.feedback_modal([], "{}")
     assert_fits_slack(modal)
     assert [block["block_id"] for block in modal["blocks"]] == ["description", "category", "severity"]
 
@@ -451,7 +453,7 @@ def test_feedback_modal_without_services_has_no_service_field() -> None:
 def test_private_metadata_over_the_limit_raises() -> None:
     """private_metadata over 3000 characters raises: Slack would refuse to open the modal."""
     with pytest.raises(ValueError, match="private_metadata"):
-        b.feedback_modal(["web"], "m" * 3001)
+        modals.feedback_modal(["web"], "m" * 3001)
 
 
 # --- buttons and values ------------------------------------------------------------------------------
@@ -606,7 +608,7 @@ def test_cutting_escaped_text_never_leaves_half_an_entity() -> None:
 
 def test_feedback_modal_leaves_out_names_that_need_escaping() -> None:
     """A service name that would need escaping cannot be an exact option value, so it is not offered."""
-    modal = b.feedback_modal([HOSTILE, "web"], "{}")
+    modal = modals.feedback_modal([HOSTILE, "web"], "{}")
     assert [o["value"] for o in modal["blocks"][-1]["element"]["options"]] == ["web"]
 
 
@@ -650,9 +652,9 @@ def test_feedback_receipts() -> None:
 
 def test_feedback_errors() -> None:
     """An empty or over-long description gets a field error under the description; a good one none."""
-    assert set(b.feedback_errors("   ")) == {"description"}
-    assert "3,001" in b.feedback_errors("x" * 3001)["description"]
-    assert b.feedback_errors("the logs page is slow") == {}
+    assert set(modals.feedback_errors("   ")) == {"description"}
+    assert "3,001" in modals.feedback_errors("x" * 3001)["description"]
+    assert modals.feedback_errors("the logs page is slow") == {}
 
 
 def test_denials_keep_channel_links_only() -> None:
@@ -683,7 +685,7 @@ def test_builders_return_json_ready_data() -> None:
     for obj in (
         b.status_message(STATUS).to_dict(),
         b.alert_message(storm()).to_dict(),
-        b.feedback_modal(["web"], "{}"),
-        b.silence_modal("42"),
+        modals.feedback_modal(["web"], "{}"),
+        modals.silence_modal("42"),
     ):
         assert json.loads(json.dumps(obj)) == obj

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from chatops.alerting.service import AlertService
-from chatops.ui import blocks, messages
+from chatops.ui import blocks, messages, modals
 from manager.core.units import parse_duration
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class AlertButtons:
         app = self.slack.app
         app.action(blocks.ACTION_ALERT_ACK)(self.acknowledge)
         app.action(blocks.ACTION_ALERT_SILENCE)(self.silence_form)
-        app.view(blocks.SILENCE_CALLBACK)(self.silence)
+        app.view(modals.SILENCE_CALLBACK)(self.silence)
         app.action(blocks.ACTION_ALERT_RESTART)(self.restart)
         app.action(blocks.ACTION_ALERT_LOGS)(self.logs)
 
@@ -82,7 +82,7 @@ class AlertButtons:
         if not await self._allowed(user, channel, "silence", respond):
             return
         value = _value(action)
-        view = blocks.silence_modal(value.get("incident", ""), value.get("service"))
+        view = modals.silence_modal(value.get("incident", ""), value.get("service"))
         view["private_metadata"] = json.dumps({**value, "channel": channel})
         await self.slack.client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -118,7 +118,7 @@ class AlertButtons:
 
 def _chosen_duration(view: dict[str, Any]) -> str:
     values = (view.get("state") or {}).get("values") or {}
-    block: dict[str, Any] = values.get(blocks.SILENCE_DURATION_BLOCK) or {}
+    block: dict[str, Any] = values.get(modals.SILENCE_DURATION_BLOCK) or {}
     chosen: dict[str, Any] = next(iter(block.values()), {})
     return str((chosen.get("selected_option") or {}).get("value") or "1h")
 

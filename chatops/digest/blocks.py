@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from chatops.ui.blocks import Block, Message
+from chatops.ui.kit import Block, Message
 from chatops.ui.text import escape, truncate
 from manager.core.units import format_duration, plural
 from manager.digest.model import Delta, Digest, IssueLine

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops.digest import blocks as digest_blocks
-from chatops.ui.blocks import Message
+from chatops.ui.kit import Message
 from manager.config.spec import Config
 from manager.digest.model import Digest
 from manager.digest.period import Window, adhoc_window, scheduled_window

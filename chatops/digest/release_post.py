@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from chatops.ui.blocks import Block, Message
+from chatops.ui.kit import Block, Message
 from chatops.ui.text import escape, truncate
 from manager.config.spec import Config
 from manager.core.units import plural

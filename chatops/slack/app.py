@@ -22,7 +22,7 @@ from chatops.commands.center import Caller, CommandCenter, Reply
 from chatops.commands.confirm import ConfirmError
 from chatops.http.server import AckGate
 from chatops.slack.settings import SlackSettings
-from chatops.ui import blocks, messages
+from chatops.ui import blocks, messages, modals
 
 __all__ = ["SlackApp", "make_client"]
 
@@ -85,7 +85,7 @@ class SlackApp:
         self.app.command("/feedback")(self._feedback)
         self.app.action(blocks.ACTION_CONFIRM)(self._confirm)
         self.app.action(blocks.ACTION_CANCEL)(self._cancel)
-        self.app.view(blocks.FEEDBACK_CALLBACK)(self._feedback_submit)
+        self.app.view(modals.FEEDBACK_CALLBACK)(self._feedback_submit)
 
     # -- helpers --------------------------------------------------------------------------------------
 
@@ -161,7 +161,7 @@ class SlackApp:
         user, channel = str(body.get("user_id", "")), str(body.get("channel_id", ""))
         if not text:
             metadata = json.dumps({"channel": channel})
-            view = blocks.feedback_modal(list(self._services()), metadata)
+            view = modals.feedback_modal(list(self._services()), metadata)
             await client.views_open(trigger_id=body["trigger_id"], view=view)
             return
         if not await self.first("command", str(body.get("trigger_id") or "")):
@@ -172,7 +172,7 @@ class SlackApp:
 
     async def _feedback_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         fields = _view_values(view)
-        errors = blocks.feedback_errors(fields.get("description") or "")
+        errors = modals.feedback_errors(fields.get("description") or "")
         if errors:
             await ack(response_action="errors", errors=errors)
             return

@@ -1,5 +1,6 @@
-"""What Slack shows: every user-facing sentence (`messages`), Block Kit layout (`blocks`), and text
-escaped for Slack or normalized from it (`text`).
+"""What Slack shows: every user-facing sentence (`messages`), Block Kit messages (`blocks`) and modals
+(`modals`) built with the toolkit that keeps them within Slack's limits (`kit`), and text escaped for
+Slack or normalized from it (`text`).
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from typing import TYPE_CHECKING
 from manager.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from chatops.ui.blocks import Block, Message
+    from chatops.ui.kit import Block, Message
     from chatops.ui.text import SVCBOT_EMOJI, escape, normalize, truncate
 
 _EXPORTS = {
-    "Block": "blocks",
-    "Message": "blocks",
+    "Block": "kit",
+    "Message": "kit",
     "SVCBOT_EMOJI": "text",
     "escape": "text",
     "normalize": "text",
