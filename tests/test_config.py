@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from manager.config.loader import ConfigError, load_config, resolve_config_path, start_order
+from manager.config.loader import ConfigError, load_config, resolve_config_path
+from manager.config.order import start_order
 from manager.config.spec import (
     AccessSpec,
     AlertsSpec,

@@ -1,7 +1,7 @@
 """`svcbot.yml`: the frozen spec every other part reads (`spec`), the loader with file:line errors
 (`loader`, which with its node walker `nodes` is the only importer of yaml), the table of keys the
-reference docs are generated from (`reference`), the digest schedule's grammar (`schedule`) and what
-check-config checks on this host (`preflight`). Imports only `manager.core`.
+reference docs are generated from (`reference`), the digest schedule's grammar (`schedule`), the
+services' dependency order (`order`) and what check-config checks on this host (`preflight`). Imports only `manager.core`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
         load_config,
         locate_state_dir,
         resolve_config_path,
-        start_order,
     )
+    from manager.config.order import start_order
     from manager.config.preflight import host_warnings
     from manager.config.schedule import next_run, parse_schedule, period_key, previous_run
     from manager.config.spec import (
@@ -49,7 +49,7 @@ _EXPORTS = {
     "period_key": "schedule",
     "previous_run": "schedule",
     "resolve_config_path": "loader",
-    "start_order": "loader",
+    "start_order": "order",
 }
 __all__ = [
     "AccessSpec",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -49,6 +49,7 @@ from manager.config.nodes import (
     _Value,
     database_url_problem,
 )
+from manager.config.order import find_cycle
 from manager.config.schedule import parse_schedule
 from manager.config.spec import (
     AccessSpec,
@@ -77,7 +78,6 @@ __all__ = [
     "accepted_keys",
     "load_config",
     "resolve_config_path",
-    "start_order",
 ]
 
 CONFIG_ENV = "SVCBOT_CONFIG"
@@ -94,62 +94,6 @@ def resolve_config_path(arg: str | None, environ: Mapping[str, str] | None = Non
         return Path(arg)
     env = os.environ if environ is None else environ
     return Path(env.get(CONFIG_ENV) or DEFAULT_CONFIG)
-
-
-def start_order(config: Config) -> list[list[str]]:
-    """Service names grouped in dependency levels, each level in file order.
-
-    Level 0 holds the services without dependencies; a service sits one level above its deepest
-    dependency, so starting level by level (and stopping in reverse) respects every `depends_on`.
-    Raises ValueError on an unknown dependency or a cycle (which `load_config` never lets through).
-    """
-    graph = {spec.name: spec.depends_on for spec in config.services}
-    for name, deps in graph.items():
-        for dep in deps:
-            if dep not in graph:
-                raise ValueError(f"{name} depends on unknown service {dep!r}")
-    cycle = _find_cycle(graph)
-    if cycle:
-        raise ValueError("dependency cycle: " + " -> ".join(cycle))
-    levels: dict[str, int] = {}
-
-    def level(name: str) -> int:
-        if name not in levels:
-            levels[name] = 1 + max((level(dep) for dep in graph[name]), default=-1)
-        return levels[name]
-
-    grouped: list[list[str]] = []
-    for name in graph:
-        depth = level(name)
-        grouped.extend([] for _ in range(depth + 1 - len(grouped)))
-        grouped[depth].append(name)
-    return grouped
-
-
-def _find_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | None:
-    """The first dependency cycle met walking the graph in order, as ["a", "b", "a"]; None if none.
-
-    Edges to names missing from `graph` are ignored.
-    """
-    done: set[str] = set()
-
-    def visit(name: str, path: list[str]) -> list[str] | None:
-        if name in path:
-            return [*path[path.index(name) :], name]
-        if name in done or name not in graph:
-            return None
-        for dep in graph[name]:
-            cycle = visit(dep, [*path, name])
-            if cycle:
-                return cycle
-        done.add(name)
-        return None
-
-    for name in graph:
-        cycle = visit(name, [])
-        if cycle:
-            return cycle
-    return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -402,7 +346,7 @@ def _services(logs: LogSpec) -> Callable[[_Value], tuple[ServiceSpec, ...]]:
 
 def _check_cycles(value: _Value, specs: list[ServiceSpec]) -> None:
     """Record the first dependency cycle, spelled "a -> b -> a", at the line of its first edge."""
-    cycle = _find_cycle({spec.name: spec.depends_on for spec in specs})
+    cycle = find_cycle({spec.name: spec.depends_on for spec in specs})
     if cycle:
         line = value.ctx.dependency_lines.get((cycle[0], cycle[1]))
         message = "dependency cycle: " + " -> ".join(cycle)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from manager.config.loader import start_order
+from manager.config.order import start_order
 from manager.config.spec import Config, ServiceSpec
 from manager.supervision import events as ev
 from manager.supervision import states as st
