@@ -1,7 +1,8 @@
 """`svcbot.yml`: the frozen spec every other part reads (`spec`), the loader with file:line errors
 (`loader`, which with its node walker `nodes` is the only importer of yaml), the table of keys the
 reference docs are generated from (`reference`), the digest schedule's grammar (`schedule`), the
-services' dependency order (`order`) and what check-config checks on this host (`preflight`). Imports only `manager.core`.
+services' dependency order (`order`) and what check-config checks on this host (`preflight`). Imports
+only `manager.core`.
 """
 
 from __future__ import annotations
