@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chatops.alerting import AlertPolicy, Post, Reply, Signal, Suppressed, Update, family_of
-from chatops.alerting.policy import Action
+from chatops.alerting.model import Action
 
 GROUP_WAIT = 10.0
 REPEAT = 4 * 3600.0

@@ -1,19 +1,20 @@
 """Alert policy for Slack: what to post, update, reply or hold back, and when; pure, clock injected.
 
-`policy` decides (Alertmanager-style grouping, dedup, reminders, silences, acknowledgement, recovery);
-`pacing` spaces deliveries per channel (about one message per second, honouring Retry-After). Neither
-does I/O: the caller feeds signals and the clock in, and delivers the returned actions through its outbox.
+`policy` decides (Alertmanager-style grouping, dedup, reminders, silences, acknowledgement, recovery) in
+the vocabulary of `model` (signals in, actions out), with the words of `wording`; `pacing` spaces
+deliveries per channel (about one message per second, honouring Retry-After). None of them does I/O:
+`service` feeds them signals (`signals` makes them from events and Alertmanager's alerts) and the
+clock, and delivers the returned actions through the alert outbox; `buttons` handles Ack, Silence,
+Restart and Logs.
 """
 
 from __future__ import annotations
 
-from chatops.alerting.pacing import ChannelPacer
-from chatops.alerting.policy import (
+from chatops.alerting.model import (
     FAMILIES,
     KINDS,
     SEVERITIES,
     Action,
-    AlertPolicy,
     Post,
     Reply,
     Signal,
@@ -21,6 +22,8 @@ from chatops.alerting.policy import (
     Update,
     family_of,
 )
+from chatops.alerting.pacing import ChannelPacer
+from chatops.alerting.policy import AlertPolicy
 
 __all__ = [
     "FAMILIES",

@@ -114,157 +114,28 @@ import dataclasses
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 
-from manager.core.units import plural
-
-__all__ = [
-    "FAMILIES",
-    "KINDS",
-    "SEVERITIES",
-    "Action",
-    "AlertPolicy",
-    "Post",
-    "Reply",
-    "Signal",
-    "Suppressed",
-    "Update",
-    "family_of",
-]
-
-KINDS: Final = (
-    "crash",
-    "crash_loop",
-    "unhealthy",
-    "resource",
-    "manager_error",
-    "alert",
-    "recovered",
-    "alert_resolved",
+from chatops.alerting.model import (
+    FAMILIES,
+    FAMILY_OF,
+    RECOVERIES,
+    SEVERITIES,
+    Action,
+    Post,
+    Reply,
+    Signal,
+    Suppressed,
+    Update,
 )
-_RECOVERIES: Final = {
-    "recovered": ("down", "health"),
-    "alert_resolved": ("alert",),
-}  # kind -> families it ends
-SEVERITIES: Final = ("info", "warning", "critical")  # ascending
-FAMILIES: Final = ("down", "health", "resource", "manager", "alert")
+from chatops.alerting.wording import or_default, reply_text, title
 
-_FAMILY_OF: Final = {
-    "crash": "down",
-    "crash_loop": "down",
-    "unhealthy": "health",
-    "resource": "resource",
-    "manager_error": "manager",
-    "alert": "alert",  # from Prometheus Alertmanager; its `service` names the alert too
-}
+__all__ = ["AlertPolicy"]
+
 _RESOLVED_BY_QUIET: Final = ("resource", "manager")  # no recovery signal: resolved after quiet_resolve
-_PHRASES: Final = {  # (one service, several services)
-    "down": ("is down", "are down"),
-    "health": ("is unhealthy", "are unhealthy"),
-    "resource": ("is over its resource limits", "are over their resource limits"),
-    "manager": ("has a manager error", "have manager errors"),
-    "alert": ("is firing", "are firing"),
-}
 _FIRING_REASONS: Final = ("escalated", "reopened", "repeat", "reminder")
 _REPLY_ORDER: Final = ("escalated", "reopened", "repeat", "recovered", "resolved")
-_HEADS: Final = {
-    "escalated": "{n} alerts escalated:",
-    "reopened": "{n} alerts firing again:",
-    "repeat": "{n} alerts still firing:",
-    "recovered": "{n} alerts recovered:",
-    "resolved": "{n} alerts resolved:",
-    "reminder": "Reminder: {n} alerts still firing and not acknowledged:",
-}
-_MAX_LINES: Final = 20  # per reply; the view always lists everything
 _STATE_VERSION: Final = 1
-
-
-def family_of(kind: str) -> str | None:
-    """The incident family of a signal kind; None for a recovery. ValueError for an unknown kind."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown signal kind {kind!r}; expected one of {', '.join(KINDS)}")
-    return _FAMILY_OF.get(kind)
-
-
-@dataclass(frozen=True)
-class Signal:
-    """One observation about a service, already routed to its channel (alert_channel or the default)."""
-
-    service: str
-    kind: str  # one of KINDS
-    severity: str  # one of SEVERITIES
-    summary: str
-    channel: str
-    owners: tuple[str, ...]
-    at: float  # when it happened, on the policy's clock
-
-    def __post_init__(self) -> None:
-        family_of(self.kind)
-        if self.severity not in SEVERITIES:
-            raise ValueError(f"unknown severity {self.severity!r}; expected one of {', '.join(SEVERITIES)}")
-        if not self.service:
-            raise ValueError("a signal needs a service")
-        if not self.channel and self.kind not in _RECOVERIES:
-            raise ValueError("a signal needs a channel")
-        object.__setattr__(self, "owners", tuple(self.owners))
-
-
-@dataclass(frozen=True)
-class Post:
-    """Send a new top-level message for a notification; report its ts with posted()."""
-
-    notification_id: str
-    channel: str
-    incidents: tuple[str, ...]  # incident ids shown
-    services: tuple[str, ...]  # their services, de-duplicated
-    view: dict[str, Any]  # incident_view() when decided
-
-
-@dataclass(frozen=True)
-class Update:
-    """Re-render a notification's message in place (chat.update) from `view`."""
-
-    notification_id: str
-    channel: str
-    ts: str | None  # None: not reported yet; take it from the Post delivered before
-    view: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A reply in a notification's thread, about one or more of its incidents.
-
-    reason: "escalated" | "reopened" | "repeat" | "recovered" | "resolved" | "reminder". Reminders have
-    `reminder=True` and `broadcast=True` (suggests Slack's reply_broadcast: also show it in the channel).
-    """
-
-    notification_id: str
-    channel: str
-    ts: str | None
-    incidents: tuple[str, ...]
-    text: str  # plain text, not escaped
-    reason: str
-    reminder: bool = False
-    broadcast: bool = False
-
-
-@dataclass(frozen=True)
-class Suppressed:
-    """A signal that was counted but sent nothing now.
-
-    reason: "duplicate" (within dedup_window), "throttled" (thread_throttle), "acknowledged" (a plain
-    repeat of an acknowledged incident), "pending" (the incident's Post is not sent yet and will show it)
-    or "silenced".
-    """
-
-    incident: str
-    service: str
-    reason: str
-    count: int  # the incident's signal count, this one included
-    notification_id: str | None
-
-
-Action: TypeAlias = Post | Update | Reply | Suppressed
 
 
 @dataclass
@@ -326,67 +197,10 @@ def _rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
-def _or(value: float | None, default: float) -> float:
-    """`value or default` for times, where 0.0 is a valid time."""
-    return default if value is None else value
-
-
 def _merge(into: list[str], more: Iterable[str]) -> None:
     for item in more:
         if item not in into:
             into.append(item)
-
-
-def _human(seconds: float) -> str:
-    """A short duration: 45s, 3m, 2h 5m, 1d 3h."""
-    s = max(0, round(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        h, m = divmod(s // 60, 60)
-        return f"{h}h {m}m" if m else f"{h}h"
-    d, h = divmod(s // 3600, 24)
-    return f"{d}d {h}h" if h else f"{d}d"
-
-
-def _line(reason: str, inc: _Incident, now: float) -> str:
-    phrase = _PHRASES[inc.family][0]
-    if reason == "recovered":
-        return f"{inc.service} recovered after {_human(_or(inc.recovered_at, now) - inc.first_at)}"
-    if reason == "resolved":
-        quiet = _or(inc.closed_at, now) - inc.last_seen
-        return f"{inc.service}: nothing reported for {_human(quiet)}, resolved"
-    if reason == "escalated":
-        return f"{inc.service} is now {inc.kind.replace('_', ' ')} ({inc.severity}): {inc.summary}"
-    if reason == "reopened":
-        return f"{inc.service} {phrase} again ({inc.reopened + 1} times): {inc.summary}"
-    if reason == "reminder":
-        return f"{inc.service} {phrase} for {_human(now - inc.first_at)}, not acknowledged"
-    return f"{inc.service} still failing: {inc.summary} ({plural(inc.count, 'signal')})"
-
-
-def _reply_text(reason: str, incidents: list[_Incident], now: float) -> str:
-    lines = [_line(reason, inc, now) for inc in incidents[:_MAX_LINES]]
-    if len(incidents) == 1:
-        return ("Reminder: " if reason == "reminder" else "") + lines[0]
-    more = len(incidents) - len(lines)
-    tail = [f"...and {more} more"] if more else []
-    return "\n".join([_HEADS[reason].format(n=len(incidents)), *(f"- {x}" for x in lines), *tail])
-
-
-def _title(incidents: list[_Incident]) -> str:
-    names = list(dict.fromkeys(inc.service for inc in incidents))
-    families = list(dict.fromkeys(inc.family for inc in incidents))
-    if not names:
-        return "no alerts yet"
-    if len(families) == 1:
-        one, several = _PHRASES[families[0]]
-        return f"{names[0]} {one}" if len(names) == 1 else f"{len(names)} services {several}"
-    if len(names) == 1:
-        return f"{names[0]} has {len(incidents)} problems"
-    return f"{len(names)} services have problems"
 
 
 def _check_settings(**durations: float) -> None:
@@ -448,9 +262,9 @@ class AlertPolicy:
     def receive(self, signal: Signal, now: float) -> list[Action]:
         """Take one signal; return what to send (often nothing yet: see tick())."""
         self._deadline = None
-        if signal.kind in _RECOVERIES:
+        if signal.kind in RECOVERIES:
             return self._recover(signal, now)
-        family = _FAMILY_OF[signal.kind]
+        family = FAMILY_OF[signal.kind]
         latest = self._latest_incident(signal.service, family)
         if latest is not None and latest.firing:
             return self._repeat(latest, signal, now)
@@ -525,7 +339,7 @@ class AlertPolicy:
             "id": n.id,
             "channel": n.channel,
             "ts": n.ts,
-            "title": _title(shown),
+            "title": title(shown),
             "severity": max((inc.severity for inc in shown), key=_rank, default="info"),
             "services": [self._service_view(inc) for inc in shown],
             "owners": list(dict.fromkeys(owner for inc in shown for owner in inc.owners)),
@@ -621,7 +435,7 @@ class AlertPolicy:
         if escalated:
             n.dirty = True
             return self._notify(n, inc, "escalated", now)
-        if now - _or(inc.last_notice, now) < self.dedup_window:
+        if now - or_default(inc.last_notice, now) < self.dedup_window:
             return [self._suppressed(inc, "duplicate")]
         if inc.acknowledged:  # someone is on it: count, don't re-notify
             return [self._suppressed(inc, "acknowledged")]
@@ -662,7 +476,7 @@ class AlertPolicy:
 
     def _recover(self, signal: Signal, now: float) -> list[Action]:
         touched: list[_Notification] = []
-        for family in _RECOVERIES[signal.kind]:
+        for family in RECOVERIES[signal.kind]:
             inc = self._latest_incident(signal.service, family)
             if inc is not None and inc.firing:
                 n = self._close(inc, signal.at, now, "recovered")
@@ -784,7 +598,7 @@ class AlertPolicy:
     def _reply(self, n: _Notification, reason: str, incidents: list[_Incident], now: float) -> Reply:
         reminder = reason == "reminder"
         ids = tuple(inc.id for inc in incidents)
-        text = _reply_text(reason, incidents, now)
+        text = reply_text(reason, incidents, now)
         return Reply(n.id, n.channel, n.ts, ids, text, reason, reminder=reminder, broadcast=reminder)
 
     def _rerender(self, incidents: list[_Incident], now: float) -> list[Action]:
@@ -894,7 +708,7 @@ class AlertPolicy:
         recovered = [inc for inc in self._incidents.values() if inc.closed_at is not None]
         if len(recovered) <= self.max_recovered:
             return
-        recovered.sort(key=lambda inc: _or(inc.closed_at, 0.0))
+        recovered.sort(key=lambda inc: or_default(inc.closed_at, 0.0))
         for inc in recovered[: len(recovered) - self.max_recovered]:
             n = None if inc.notification is None else self._notifications.get(inc.notification)
             if n is not None and inc.id in n.batch:

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from chatops.alerting.model import Action, Post, Reply, Signal, Suppressed, Update
 from chatops.alerting.pacing import ChannelPacer
-from chatops.alerting.policy import Action, AlertPolicy, Post, Reply, Signal, Suppressed, Update
+from chatops.alerting.policy import AlertPolicy
 from chatops.alerting.signals import signal_for
 from chatops.ui import blocks
 from chatops.ui.text import escape

@@ -7,7 +7,7 @@ channel is configured for the service. A service's own `alert_channel` overrides
 
 from __future__ import annotations
 
-from chatops.alerting.policy import Signal
+from chatops.alerting.model import Signal
 from manager.config.spec import Config
 from manager.core.redact import redact_text
 from manager.supervision import events as ev
