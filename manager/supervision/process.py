@@ -209,12 +209,17 @@ def process_start_time(pid: int) -> int | None:
 
     With the PID, this identifies a process for good: a recycled PID has another start time.
     """
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[19])
+
+
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name (state first), None if it is gone."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_bytes()
     except OSError:
         return None
-    fields = raw[raw.rfind(b")") + 2 :].split()
-    return int(fields[19])
+    return raw[raw.rfind(b")") + 2 :].split()
 
 
 PF_KTHREAD = 0x00200000  # the `flags` field of /proc/PID/stat: a kernel thread, which has no environment
@@ -247,12 +252,8 @@ def read_environ(pid: int) -> bytes | None:
 
 
 def _may_be_exec_ing(pid: int) -> bool:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False
-    fields = raw[raw.rfind(b")") + 2 :].split()
-    return fields[0] != b"Z" and not int(fields[6]) & PF_KTHREAD
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != b"Z" and not int(fields[6]) & PF_KTHREAD
 
 
 def find_tagged(run_ids: Iterable[str], among: Iterable[int] | None = None) -> dict[int, str]:
