@@ -8,7 +8,7 @@ import asyncio
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from manager.cli import main as cli
 from manager.config.spec import Config
@@ -22,15 +22,11 @@ __all__ = ["ChatopsFrontend", "main"]
 class ChatopsFrontend:
     verbs: tuple[str, ...] = ("shell", "digest")
 
-    def add_parsers(self, verbs: Any, common: argparse.ArgumentParser) -> None:
-        verbs.add_parser(
-            "shell",
-            parents=[common],
-            help="type /svc and /feedback commands as in Slack (no workspace needed)",
-        )
-        from chatops.digest.cli import add_parser  # noqa: PLC0415
+    def add_options(self, path: str, parser: argparse.ArgumentParser) -> None:
+        if path == "digest":
+            from chatops.digest.cli import add_options  # noqa: PLC0415
 
-        add_parser(verbs, common)
+            add_options(parser)
 
     def run_verb(self, config: Config, args: argparse.Namespace) -> int:
         if args.verb == "digest":

@@ -8,16 +8,9 @@ import logging
 
 import pytest
 
-from chatops.commands.access import (
-    ACTION_ROLES,
-    SLASH_VERBS,
-    AccessPolicy,
-    Decision,
-    GroupMembership,
-    Role,
-    required_role,
-)
+from chatops.commands.access import AccessPolicy, Decision, GroupMembership
 from manager.config.spec import AccessSpec
+from manager.core.verbs import SVC_VERBS, Role, chat_roles, required_role
 
 SPEC = AccessSpec(
     admins=("U0ADMIN", "S0ADMINS"),
@@ -61,7 +54,7 @@ def test_role_table(action: str, role: Role) -> None:
 def test_role_table_is_read_only() -> None:
     """Nobody can grant an action at run time by editing the table."""
     with pytest.raises(TypeError):
-        ACTION_ROLES["reload"] = Role.VIEWER  # type: ignore[index]
+        chat_roles()["reload"] = Role.VIEWER  # type: ignore[index]
 
 
 def test_groups_to_check_are_the_group_ids() -> None:
@@ -182,7 +175,7 @@ def test_allowed_verbs_for_help(role: Role, verbs: list[str]) -> None:
 
 def test_slash_verbs_are_the_contract() -> None:
     """The `/svc` verbs are those of docs/design.md, in its order."""
-    assert SLASH_VERBS == ("help", "status", "start", "stop", "restart", "logs")
+    assert tuple(SVC_VERBS) == ("help", "status", "start", "stop", "restart", "logs")
 
 
 class Clock:

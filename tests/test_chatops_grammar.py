@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from chatops.commands.access import SLASH_VERBS, Role
 from chatops.commands.grammar import (
     DEFAULT_LINES,
     MAX_LINES,
@@ -16,6 +15,7 @@ from chatops.commands.grammar import (
     to_command,
 )
 from manager.core.commands import Logs, Restart, Start, Status, Stop
+from manager.core.verbs import SVC_VERBS, Role
 
 SERVICES = ("web", "worker", "db")
 
@@ -189,7 +189,7 @@ def test_long_words_are_truncated_in_errors() -> None:
 
 def test_verbs_table_matches_the_access_verbs() -> None:
     """The grammar's verbs are the `/svc` verbs access control lists for help, in the same order."""
-    assert tuple(VERBS) == SLASH_VERBS
+    assert tuple(VERBS) == tuple(SVC_VERBS)
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,10 @@
 """Who may do what from Slack: roles from `access` in svcbot.yml, decided on Slack IDs only.
 
 Names and display names can be changed by their owners and collide; user (U...) and user-group (S...) IDs
-cannot, so every rule matches IDs. Everything is denied unless a rule grants it: an action missing from
-the role table needs admin rights, a failed user-group lookup counts as "not a member", and
-`access.channels`, when set, refuses commands anywhere else, even from admins.
+cannot, so every rule matches IDs. Everything is denied unless a rule grants it: the role each action
+needs is in the verb registry (`manager.core.verbs`), an action chat does not offer needs admin rights,
+a failed user-group lookup counts as "not a member", and `access.channels`, when set, refuses commands
+anywhere else, even from admins.
 
 The policy itself is pure (`AccessPolicy.decide` works on plain data); the one piece of I/O, asking Slack
 who is in a user group, sits behind `GroupMembership`, which caches each group for a TTL so a burst of
@@ -13,69 +14,20 @@ commands costs one `usergroups.users.list` call per group, not one per command.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from manager.config.spec import AccessSpec
+from manager.core.verbs import SVC_VERBS, Role, required_role
 
-__all__ = [
-    "ACTION_ROLES",
-    "SLASH_VERBS",
-    "AccessPolicy",
-    "Decision",
-    "GroupMembership",
-    "Role",
-    "required_role",
-    "verbs_for",
-]
+__all__ = ["AccessPolicy", "Decision", "GroupMembership", "verbs_for"]
 
 log = logging.getLogger(__name__)
 
-
-class Role(enum.IntEnum):
-    """What a person may do; a higher role may do everything a lower one may."""
-
-    NONE = 0
-    VIEWER = 1
-    OPERATOR = 2
-    ADMIN = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-
-ACTION_ROLES: Mapping[str, Role] = MappingProxyType(
-    {
-        "help": Role.VIEWER,
-        "status": Role.VIEWER,
-        "logs": Role.VIEWER,
-        "start": Role.OPERATOR,
-        "stop": Role.OPERATOR,
-        "restart": Role.OPERATOR,
-        "silence": Role.OPERATOR,
-        "ack": Role.OPERATOR,
-        "resolve": Role.OPERATOR,
-        "ignore": Role.OPERATOR,
-        "assign": Role.OPERATOR,
-    }
-)
-"""The role each action needs; anything not listed needs ADMIN."""
-
-SLASH_VERBS: tuple[str, ...] = ("help", "status", "start", "stop", "restart", "logs")
-"""The `/svc` verbs, in the order help lists them (the contract's order in docs/design.md)."""
-
 _GROUP_PREFIX = "S"
 _A_ROLE = {Role.VIEWER: "a viewer", Role.OPERATOR: "an operator", Role.ADMIN: "an admin"}
-
-
-def required_role(action: str) -> Role:
-    """The role `action` needs: unknown actions need ADMIN (deny by default)."""
-    return ACTION_ROLES.get(action, Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -127,7 +79,7 @@ class AccessPolicy:
 
     def allowed_verbs(self, role: Role) -> list[str]:
         """The `/svc` verbs `role` may run, in help order."""
-        return verbs_for(role, SLASH_VERBS)
+        return verbs_for(role, SVC_VERBS)
 
     def _channels_reason(self) -> str:
         return "svcbot takes commands in " + ", ".join(f"<#{c}>" for c in self.spec.channels)

@@ -14,20 +14,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatops.commands.access import AccessPolicy, Role
+from chatops.commands.access import AccessPolicy
 from chatops.commands.confirm import ConfirmError, Pending, Signer
 from chatops.commands.grammar import VERBS, SvcRequest, UsageError, parse_svc, to_command
 from chatops.ui import blocks, messages
 from manager.core.commands import Command, Result
+from manager.core.verbs import SVC_VERBS, Role
 from manager.reporting.render import render_status
 from manager.triage.records import Record, audit_record, feedback_record
 
 __all__ = ["Caller", "CommandCenter", "Reply"]
 
 log = logging.getLogger(__name__)
-
-CONFIRMED_VERBS = frozenset({"stop", "restart"})
-CHANGES_STATE = frozenset({"start", "stop", "restart"})
 
 
 @dataclass(frozen=True)
@@ -100,7 +98,7 @@ class CommandCenter:
             return denied
         if request.verb == "help":
             return self._help(role)
-        if request.verb in CONFIRMED_VERBS:
+        if SVC_VERBS[request.verb].confirm:
             return self._ask(caller, request)
         return await self._run(caller, request)
 
@@ -145,7 +143,7 @@ class CommandCenter:
         assert command is not None
         began = time.monotonic()
         result = await self._execute(command)
-        if request.verb in CHANGES_STATE:
+        if SVC_VERBS[request.verb].changes_state:
             await self.record(
                 caller, request.verb, {"service": request.name}, result.message, ok=result.ok, began=began
             )

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from chatops.commands.access import Role, required_role
 from chatops.ui.text import normalize, truncate
-from manager.core.commands import Command, Logs, Restart, Start, Status, Stop
+from manager.core.commands import Command, CommandError, Logs, Status, parse_command
+from manager.core.verbs import SVC_VERBS, Role, Verb
 
 __all__ = [
     "DEFAULT_LINES",
@@ -81,31 +81,17 @@ class VerbSpec:
         return (self.name_arg != "none") + self.takes_lines
 
 
-def _spec(verb: str, args: str, summary: str, name_arg: NameArg, takes_lines: bool = False) -> VerbSpec:
-    usage = f"/svc {verb} {args}".rstrip()
-    return VerbSpec(verb, usage, summary, required_role(verb), name_arg, takes_lines)
+def _spec(verb: Verb) -> VerbSpec:
+    name = verb.args[0] if verb.args and verb.args[0].kind == "service" else None
+    name_arg: NameArg = "none" if name is None else "required" if name.required else "optional"
+    takes_lines = any(arg.kind == "count" for arg in verb.args)
+    limits = f" (default {DEFAULT_LINES}, at most {MAX_LINES})" if takes_lines else ""
+    return VerbSpec(verb.name, f"/svc {verb.usage}", verb.summary + limits, verb.role, name_arg, takes_lines)
 
 
-VERBS: Mapping[str, VerbSpec] = MappingProxyType(
-    {
-        spec.verb: spec
-        for spec in (
-            _spec("help", "", "show the commands you may run", "none"),
-            _spec("status", "[NAME]", "state, pid and health of one service, or of all", "optional"),
-            _spec("start", "NAME", "start a service", "required"),
-            _spec("stop", "NAME", "stop a service and its whole process tree", "required"),
-            _spec("restart", "NAME", "stop a service, then start it again", "required"),
-            _spec(
-                "logs",
-                "NAME [N]",
-                f"the last N lines of a service's log (default {DEFAULT_LINES}, at most {MAX_LINES})",
-                "required",
-                takes_lines=True,
-            ),
-        )
-    }
-)
-"""The `/svc` verbs in help order, each with its usage line, summary and required role."""
+VERBS: Mapping[str, VerbSpec] = MappingProxyType({name: _spec(verb) for name, verb in SVC_VERBS.items()})
+"""The `/svc` verbs of the registry (`manager.core.verbs`) in help order, each with its usage line, summary,
+required role and the arguments the grammar parses."""
 
 USAGE = "usage: /svc " + "|".join(spec.usage.removeprefix("/svc ") for spec in VERBS.values())
 """The one-line usage of the whole command."""
@@ -142,10 +128,12 @@ def to_command(req: SvcRequest) -> Command | None:
         lines = DEFAULT_LINES if req.lines is None else req.lines
         _check_lines(lines, str(lines))
         return Logs(name, lines)
-    command = {"start": Start, "stop": Stop, "restart": Restart}.get(req.verb)
-    if command is None:
+    if req.verb not in VERBS:
         raise UsageError(f"unknown command {_quoted([req.verb])}\n{USAGE}")
-    return command(name=name)
+    try:  # the verbs left take a service name and nothing else
+        return parse_command({"verb": req.verb, "args": {"name": name}})
+    except CommandError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _words(text: str) -> list[str]:

@@ -24,6 +24,7 @@ from manager.cli.control import SOCKET_NAME, ControlError, request
 from manager.cli.store_verbs import local_user
 from manager.config.spec import Config
 from manager.core.commands import EXIT_FAILED, Command, Result
+from manager.core.verbs import SVC_VERBS
 from manager.triage.records import Record
 
 __all__ = ["Shell", "run_shell", "terminal_text"]
@@ -31,7 +32,7 @@ __all__ = ["Shell", "run_shell", "terminal_text"]
 PROMPT = "svcbot> "
 HELP = (
     "Type what you would type in Slack:\n"
-    "  /svc help | status [NAME] | start NAME | stop NAME | restart NAME | logs NAME [N]\n"
+    f"  /svc {' | '.join(verb.usage for verb in SVC_VERBS.values())}\n"
     "  /feedback TEXT\n"
     "The /svc may be left out. quit or Ctrl-D leaves."
 )

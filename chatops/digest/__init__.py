@@ -11,7 +11,7 @@ from manager.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from chatops.digest.buttons import DigestButtons
-    from chatops.digest.cli import add_parser, run_digest
+    from chatops.digest.cli import add_options, run_digest
     from chatops.digest.post import DigestPoster, owner_name
     from chatops.digest.release_post import ReleaseAnnouncer
     from chatops.digest.schedule import DigestScheduler
@@ -21,7 +21,7 @@ _EXPORTS = {
     "DigestPoster": "post",
     "DigestScheduler": "schedule",
     "ReleaseAnnouncer": "release_post",
-    "add_parser": "cli",
+    "add_options": "cli",
     "owner_name": "post",
     "run_digest": "cli",
 }
@@ -30,7 +30,7 @@ __all__ = [
     "DigestPoster",
     "DigestScheduler",
     "ReleaseAnnouncer",
-    "add_parser",
+    "add_options",
     "owner_name",
     "run_digest",
 ]

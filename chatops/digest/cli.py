@@ -19,11 +19,11 @@ from typing import Any
 from manager.config.spec import Config
 from manager.core.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
-__all__ = ["add_parser", "run_digest"]
+__all__ = ["add_options", "run_digest"]
 
 
-def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
-    digest = verbs.add_parser("digest", parents=[common], help="print the digest, or post it to Slack now")
+def add_options(digest: argparse.ArgumentParser) -> None:
+    """`svcbot digest`'s options (its name and help are in manager.core.verbs)."""
     mode = digest.add_mutually_exclusive_group()
     mode.add_argument(
         "--print", action="store_true", help="render it as text here (the default; no Slack needed)"

@@ -8,7 +8,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,6 +19,7 @@ from manager.config.loader import ConfigError, load_config, locate_state_dir, re
 from manager.config.spec import Config
 from manager.core.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Result
 from manager.core.units import parse_duration, plural
+from manager.core.verbs import CLI, CLI_VERBS, Verb
 from manager.reporting.render import render_result
 
 if TYPE_CHECKING:
@@ -31,9 +32,9 @@ class Frontend(Protocol):
     """What a front end adds to the command line (chatops adds `shell` and the Slack extension):
     manager/ knows it only through this protocol and never imports it."""
 
-    verbs: tuple[str, ...]
+    verbs: tuple[str, ...]  # the verbs of manager.core.verbs that run on the front end
 
-    def add_parsers(self, verbs: Any, common: argparse.ArgumentParser) -> None: ...
+    def add_options(self, path: str, parser: argparse.ArgumentParser) -> None: ...
 
     def run_verb(self, config: Config, args: argparse.Namespace) -> int: ...
 
@@ -63,31 +64,69 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 def build_parser(frontend: Frontend | None = None) -> argparse.ArgumentParser:
+    """The parser of every CLI verb in manager.core.verbs: names, arguments and help from the registry,
+    options from each verb's handler. A front end's verbs are there only when the front end is."""
     common = _common_options()
     parser = argparse.ArgumentParser(
         prog="svcbot", description="Supervise services; ChatOps and a feedback loop.", parents=[common]
     )
     parser.add_argument("--version", action="version", version=f"svcbot {__version__}")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    run = verbs.add_parser("run", parents=[common], help="run the manager in the foreground")
-    run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
-    verbs.add_parser("check-config", parents=[common], help="validate the config file and exit")
-    status = verbs.add_parser("status", parents=[common], help="show services")
-    status.add_argument("name", nargs="?")
-    for verb in ("start", "stop", "restart"):
-        verbs.add_parser(verb, parents=[common], help=f"{verb} a service").add_argument("name")
-    logs = verbs.add_parser("logs", parents=[common], help="show a service's log, or grep all logs")
-    logs.add_argument("name", nargs="?")
-    logs.add_argument("-n", "--lines", type=int, default=50, help="how many lines (default 50)")
-    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
-    logs.add_argument("--all", action="store_true", help="every service, merged by time")
-    logs.add_argument("--grep", metavar="PATTERN", help="only lines matching this regular expression")
-    logs.add_argument("--since", metavar="DURATION", help="only lines newer than this, e.g. 1h or 15m")
-    verbs.add_parser("reload", parents=[common], help="re-read the config file; restart what changed")
-    cli_store.add_parsers(verbs, common)
-    if frontend is not None:
-        frontend.add_parsers(verbs, common)
+    subparsers = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    offered = frontend.verbs if frontend is not None else ()
+    for verb in CLI_VERBS.values():
+        if verb.runs == "frontend" and verb.name not in offered:
+            continue
+        for path, sub in _add_verb(subparsers, verb, common).items():
+            if path in _OPTIONS:
+                _OPTIONS[path](sub)
+            elif frontend is not None and verb.runs == "frontend":
+                frontend.add_options(path, sub)
     return parser
+
+
+def _add_verb(
+    subparsers: Any, verb: Verb, common: argparse.ArgumentParser, prefix: str = ""
+) -> dict[str, Any]:
+    """The sub-parser of `verb` (and of its CLI actions), by path: {"issues": ..., "issues list": ...}."""
+    sub = subparsers.add_parser(verb.name, parents=[common], help=verb.summary)
+    for arg in verb.args:
+        if arg.cli == "option":
+            continue
+        optional = arg.cli == "optional" or not arg.required
+        sub.add_argument(
+            arg.name.lower(),
+            metavar=arg.name,
+            nargs="?" if optional else None,
+            type=int if arg.kind in ("id", "count") else str,
+            help=arg.help or None,
+        )
+    path = f"{prefix}{verb.name}"
+    parsers = {path: sub}
+    actions = [action for action in verb.actions if action.offered(CLI)]
+    if actions:
+        nested = sub.add_subparsers(dest="action", metavar="ACTION", required=verb.action_required)
+        for action in actions:
+            parsers.update(_add_verb(nested, action, common, prefix=f"{path} "))
+    return parsers
+
+
+def _logs_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-n", "--lines", type=int, default=50, help="how many lines (default 50)")
+    parser.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    parser.add_argument("--all", action="store_true", help="every service, merged by time")
+    parser.add_argument("--grep", metavar="PATTERN", help="only lines matching this regular expression")
+    parser.add_argument("--since", metavar="DURATION", help="only lines newer than this, e.g. 1h or 15m")
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+
+
+_OPTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "run": _run_options,
+    "logs": _logs_options,
+    **cli_store.OPTIONS,
+}
 
 
 def parse_args(argv: Sequence[str] | None = None, frontend: Frontend | None = None) -> argparse.Namespace:
@@ -127,7 +166,7 @@ def _main(argv: Sequence[str] | None, frontend: Frontend | None) -> int:
             return frontend.run_verb(load_config(path), args)
         if args.verb == "check-config":
             return _check_config(load_config(path), args.json)
-        if args.verb in cli_store.STORE_VERBS:
+        if CLI_VERBS[args.verb].runs == "store":
             return cli_store.run(load_config(path), args)
         state_dir = locate_state_dir(path)  # a running svcbot stays reachable while its file is edited
     except ConfigError as exc:
@@ -192,11 +231,10 @@ def _remote(state_dir: Path, args: argparse.Namespace) -> int:
 
 
 def _request_args(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
-    if args.verb in ("status", "start", "stop", "restart"):
-        return args.verb, {"name": args.name} if args.name else {}
     if args.verb == "logs":
         return "logs", _logs_args(args)
-    return args.verb, {}
+    named = {arg.name.lower(): getattr(args, arg.name.lower()) for arg in CLI_VERBS[args.verb].args}
+    return args.verb, {key: value for key, value in named.items() if value}
 
 
 def _logs_args(args: argparse.Namespace) -> dict[str, Any]:

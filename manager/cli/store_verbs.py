@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,62 +29,59 @@ from manager.reporting.issues import render_feedback_receipt, render_issue, rend
 if TYPE_CHECKING:
     from manager.store.store import Store
 
-__all__ = ["STORE_VERBS", "add_parsers", "local_user", "run"]
+__all__ = ["OPTIONS", "local_user", "run"]
 
-STORE_VERBS = ("feedback", "issues", "report", "db")
 CATEGORIES = ("bug", "feature", "usability", "question", "praise", "other")
 SEVERITIES = ("low", "normal", "high", "critical")
 MAX_REPORT_DAYS = 3660  # `report --html` draws a bar per day: ten years is already a blur
 
 
-def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
-    feedback = verbs.add_parser("feedback", parents=[common], help="send feedback (stored and categorized)")
-    feedback.add_argument("text", help="what you want to tell the team")
-    feedback.add_argument("--service", help="the service it is about")
-    feedback.add_argument("--category", choices=CATEGORIES, help="skip the automatic categorization")
-    feedback.add_argument("--severity", choices=SEVERITIES)
-    feedback.add_argument("--reporter", help="who sends it (default: the local user)")
+def _feedback_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--service", help="the service it is about")
+    parser.add_argument("--category", choices=CATEGORIES, help="skip the automatic categorization")
+    parser.add_argument("--severity", choices=SEVERITIES)
+    parser.add_argument("--reporter", help="who sends it (default: the local user)")
 
-    issues = verbs.add_parser("issues", parents=[common], help="list, show and triage issues")
-    actions = issues.add_subparsers(dest="action", metavar="ACTION")
-    listing = actions.add_parser("list", parents=[common], help="issues by priority (default: open ones)")
-    listing.add_argument("--status", choices=("open", "resolved", "ignored", "all"), default="open")
-    listing.add_argument("--category", choices=CATEGORIES)
-    listing.add_argument("--service")
-    listing.add_argument("--priority", choices=("P1", "P2", "P3", "P4"))
-    listing.add_argument("--limit", type=int, default=50)
-    actions.add_parser("show", parents=[common], help="an issue with its timeline").add_argument(
-        "id", type=int
-    )
-    resolve = actions.add_parser("resolve", parents=[common], help="mark resolved (optionally in a version)")
-    resolve.add_argument("id", type=int)
-    resolve.add_argument("--version", help="the version that fixes it: seen again at or after it reopens it")
-    actions.add_parser("ignore", parents=[common], help="ignore an issue").add_argument("id", type=int)
-    actions.add_parser("reopen", parents=[common], help="open an issue again").add_argument("id", type=int)
-    export = actions.add_parser("export", parents=[common], help="an issue as GitHub or plain markdown")
-    export.add_argument("id", type=int)
-    export.add_argument("--format", choices=("github", "markdown"), default="github")
-    assign = actions.add_parser("assign", parents=[common], help="assign an issue to someone")
-    assign.add_argument("id", type=int)
-    assign.add_argument("user", help="who takes it ('-' to unassign)")
 
-    report = verbs.add_parser(
-        "report", parents=[common], help="reports: charts from the database (--html), errors in the logs"
-    )
-    report.add_argument(
+def _list_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--status", choices=("open", "resolved", "ignored", "all"), default="open")
+    parser.add_argument("--category", choices=CATEGORIES)
+    parser.add_argument("--service")
+    parser.add_argument("--priority", choices=("P1", "P2", "P3", "P4"))
+    parser.add_argument("--limit", type=int, default=50)
+
+
+def _resolve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", help="the version that fixes it: seen again at or after it reopens it")
+
+
+def _export_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("github", "markdown"), default="github")
+
+
+def _report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--since", default="30d", help="how far back for --html, from midnight UTC (default 30d)"
     )
-    report.add_argument("--html", metavar="FILE", help="write a self-contained HTML page of charts to FILE")
-    kinds = report.add_subparsers(dest="kind", metavar="KIND", required=False)
-    errors = kinds.add_parser("errors", parents=[common], help="top error patterns in the services' logs")
-    errors.add_argument("--since", default="7d", help="how far back (default 7d)")
-    errors.add_argument("--service", action="append", help="only this service (repeatable)")
-    errors.add_argument("--top", type=int, default=10, help="how many patterns (default 10)")
-    errors.add_argument("--grep", metavar="PATTERN", help="only error lines matching this regular expression")
+    parser.add_argument("--html", metavar="FILE", help="write a self-contained HTML page of charts to FILE")
 
-    db = verbs.add_parser("db", parents=[common], help="database maintenance")
-    db_actions = db.add_subparsers(dest="action", metavar="ACTION", required=True)
-    db_actions.add_parser("upgrade", parents=[common], help="apply schema migrations now")
+
+def _report_errors_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", default="7d", help="how far back (default 7d)")
+    parser.add_argument("--service", action="append", help="only this service (repeatable)")
+    parser.add_argument("--top", type=int, default=10, help="how many patterns (default 10)")
+    parser.add_argument("--grep", metavar="PATTERN", help="only error lines matching this regular expression")
+
+
+#: The options of each store verb (and action) beyond the arguments manager.core.verbs gives it.
+OPTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "feedback": _feedback_options,
+    "issues list": _list_options,
+    "issues resolve": _resolve_options,
+    "issues export": _export_options,
+    "report": _report_options,
+    "report errors": _report_errors_options,
+}
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
@@ -102,7 +100,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
         if usage:
             print(f"svcbot: report: {usage}", file=sys.stderr)
             return EXIT_USAGE
-        if args.kind == "errors":
+        if args.action == "errors":
             return _report_errors(config, args)
     from manager.store.db import is_outage  # noqa: PLC0415 - SQLAlchemy only for verbs that need it
     from manager.store.store import Store  # noqa: PLC0415
@@ -280,11 +278,11 @@ def _report_errors(config: Config, args: argparse.Namespace) -> int:
 
 def _report_usage(args: argparse.Namespace) -> str | None:
     """Why `svcbot report ...` cannot run as given, checked before the database is opened."""
-    if args.kind is None and not args.html:
+    if args.action is None and not args.html:
         return "needs --html FILE (charts from the database) or a kind: errors"
-    if args.kind is not None and args.html:
-        return f"--html cannot be combined with `report {args.kind}`"
-    if args.kind is None:
+    if args.action is not None and args.html:
+        return f"--html cannot be combined with `report {args.action}`"
+    if args.action is None:
         try:
             seconds = parse_duration(args.since)
         except ValueError as exc:
